@@ -1,0 +1,58 @@
+# neural-host build. `make demo` runs the quickstart on the local platform;
+# `make test` runs every test.
+GO       ?= go
+BIN      ?= bin
+PROTO_DIR = proto
+PB_OUT    = sdk/internal/platformpb
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+PLUGINS := local
+
+.PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools
+
+all: build
+
+build: host plugins
+
+host:
+	$(GO) build -o $(BIN)/neural-host ./host/cmd/neural-host
+
+plugins: $(addprefix plugin-,$(PLUGINS))
+
+plugin-%:
+	$(GO) build -ldflags "-X main.version=$$(cat plugins/$*/VERSION)" -o $(BIN)/neural-plugin-$* ./plugins/$*
+
+demo: build
+	./scripts/demo.sh
+
+test:
+	$(GO) test -count=1 ./...
+
+check: fmt vet proto-check
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+tools:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+
+proto:
+	protoc -I $(PROTO_DIR) \
+	  --go_out=$(PB_OUT) --go_opt=paths=source_relative \
+	  --go-grpc_out=$(PB_OUT) --go-grpc_opt=paths=source_relative \
+	  neural/platform/v1/platform.proto
+	mv $(PB_OUT)/neural/platform/v1/*.go $(PB_OUT)/ && rm -rf $(PB_OUT)/neural
+
+proto-check: proto
+	@git diff --exit-code -- $(PB_OUT) || { echo "generated proto code is stale: run 'make proto' and commit"; exit 1; }
+
+bench:
+	./scripts/bench.sh
+
+clean:
+	rm -rf $(BIN) dist

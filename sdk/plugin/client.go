@@ -1,0 +1,177 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/internal/wire"
+	"google.golang.org/grpc"
+)
+
+// EnvReattach holds JSON mapping plugin names to ReattachInfo; the host
+// attaches to those running plugins instead of starting binaries.
+const EnvReattach = "NEURAL_REATTACH_PLUGINS"
+
+// ReattachInfo is how to reach a plugin that is already running.
+type ReattachInfo struct {
+	Protocol        string `json:"protocol"`
+	ProtocolVersion int    `json:"protocol_version"`
+	Network         string `json:"network"`
+	Address         string `json:"address"`
+	Pid             int    `json:"pid"`
+}
+
+func reattachInfo(rc *goplugin.ReattachConfig) ReattachInfo {
+	return ReattachInfo{Protocol: string(rc.Protocol), ProtocolVersion: rc.ProtocolVersion,
+		Network: rc.Addr.Network(), Address: rc.Addr.String(), Pid: rc.Pid}
+}
+
+// LaunchConfig says how to start or reach one plugin.
+type LaunchConfig struct {
+	// Name is the plugin's platform name, used in messages.
+	Name string
+	// Path is the plugin binary. Ignored when Reattach is set.
+	Path string
+	// Reattach, when non-nil, attaches to a running plugin instead.
+	Reattach *ReattachInfo
+	// Logger receives the plugin's own log lines; nil discards them.
+	Logger hclog.Logger
+	// StartTimeout bounds how long the plugin may take to start; zero means
+	// 30 seconds.
+	StartTimeout time.Duration
+	// SecureConfig, when non-nil, is checked against the binary before it
+	// starts.
+	SecureConfig *goplugin.SecureConfig
+	// Env is added to the plugin's environment.
+	Env []string
+}
+
+// Conn is a running plugin. It implements sdk.Platform and every optional
+// interface; calls to a capability the plugin lacks fail with
+// sdk.ErrUnsupported.
+type Conn struct {
+	*wire.Client
+	name   string
+	client *goplugin.Client
+	pid    int
+	owned  bool
+}
+
+// Launch starts the plugin and reads its metadata.
+func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 30 * time.Second
+	}
+	cc := &goplugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: pluginSets(nil),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Managed:          true,
+		Logger:           cfg.Logger,
+		StartTimeout:     cfg.StartTimeout,
+		SecureConfig:     cfg.SecureConfig,
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
+	}
+	owned := cfg.Reattach == nil
+	if owned {
+		cmd := exec.Command(cfg.Path)
+		cmd.Env = cfg.Env
+		// Its own process group, so that shutdown can kill everything the
+		// plugin started and a terminal's Ctrl-C reaches only the host.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cc.Cmd = cmd
+	} else {
+		addr, err := reattachAddr(cfg.Reattach)
+		if err != nil {
+			return nil, err
+		}
+		cc.Reattach = &goplugin.ReattachConfig{Protocol: goplugin.Protocol(cfg.Reattach.Protocol),
+			ProtocolVersion: cfg.Reattach.ProtocolVersion, Addr: addr, Pid: cfg.Reattach.Pid, Test: true}
+		cc.AutoMTLS = false
+	}
+	gp := goplugin.NewClient(cc)
+	c := &Conn{name: cfg.Name, client: gp, owned: owned}
+	rpc, err := gp.Client()
+	if err != nil {
+		gp.Kill()
+		return nil, launchError(cfg.Name, err)
+	}
+	if rc := gp.ReattachConfig(); rc != nil {
+		c.pid = rc.Pid
+	}
+	raw, err := rpc.Dispense(pluginName)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("plugin: %s: %w", cfg.Name, err)
+	}
+	c.Client = raw.(*wire.Client)
+	if got := c.Client.Metadata().Name; got != cfg.Name && cfg.Name != "" {
+		c.Close()
+		return nil, fmt.Errorf("plugin: binary for %q says it is plugin %q", cfg.Name, got)
+	}
+	return c, nil
+}
+
+func reattachAddr(r *ReattachInfo) (net.Addr, error) {
+	switch r.Network {
+	case "unix":
+		return net.ResolveUnixAddr("unix", r.Address)
+	case "tcp":
+		return net.ResolveTCPAddr("tcp", r.Address)
+	}
+	return nil, fmt.Errorf("plugin: reattach network %q is not unix or tcp", r.Network)
+}
+
+func launchError(name string, err error) error {
+	if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+		return fmt.Errorf("plugin: %s: binary checksum does not match: %w", name, err)
+	}
+	return fmt.Errorf("plugin: %s failed to start: %w", name, err)
+}
+
+// Pid is the plugin's process id; zero if unknown.
+func (c *Conn) Pid() int { return c.pid }
+
+// Exited reports whether the plugin process has ended.
+func (c *Conn) Exited() bool { return c.client.Exited() }
+
+// Lost reports whether err means the plugin process died or became
+// unreachable during the call. It waits briefly for the process to be
+// reaped, since a dropped connection is seen before the exit.
+func (c *Conn) Lost(err error) bool {
+	var te *wire.TransportError
+	if !errors.As(err, &te) {
+		return c.Exited()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !c.Exited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// Close stops the plugin and kills its whole process group.
+func (c *Conn) Close() {
+	if !c.owned {
+		return
+	}
+	c.client.Kill()
+	if c.pid > 0 {
+		_ = syscall.Kill(-c.pid, syscall.SIGKILL)
+	}
+}
+
+var _ sdk.Platform = (*Conn)(nil)

@@ -1,0 +1,86 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/internal/wire"
+	"google.golang.org/grpc"
+)
+
+// Environment variables a plugin reads at start-up.
+const (
+	// EnvLogLevel sets the plugin's log level (trace, debug, info, warn, error).
+	EnvLogLevel = "NEURAL_PLUGIN_LOG_LEVEL"
+	// EnvDebug, when set, makes Serve run the plugin standalone and print
+	// the NEURAL_REATTACH_PLUGINS value that lets a host attach to it.
+	EnvDebug = "NEURAL_PLUGIN_DEBUG"
+)
+
+// Serve runs impl as a plugin until the host disconnects. It never returns
+// normally. Plugin logs go to stderr as JSON, which the host files per plugin.
+func Serve(impl sdk.Platform) {
+	meta := wire.Describe(impl)
+	level := hclog.LevelFromString(os.Getenv(EnvLogLevel))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "neural-plugin-" + meta.Name, Level: level, Output: os.Stderr, JSONFormat: true,
+	})
+	cfg := &goplugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: pluginSets(impl),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+			return grpc.NewServer(opts...)
+		},
+		Logger: logger,
+	}
+	if os.Getenv(EnvDebug) != "" {
+		serveDebug(cfg, meta.Name)
+		return
+	}
+	go watchParent(logger)
+	goplugin.Serve(cfg)
+	os.Exit(0)
+}
+
+// watchParent ends the plugin when the host dies without shutting it down,
+// as after SIGKILL: the plugin is then re-parented and must not live on.
+func watchParent(logger hclog.Logger) {
+	parent := os.Getppid()
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			logger.Warn("host process is gone; exiting", "host_pid", parent)
+			os.Exit(3)
+		}
+	}
+}
+
+// serveDebug runs the plugin standalone for a debugger and prints how a host
+// can attach to it.
+func serveDebug(cfg *goplugin.ServeConfig, name string) {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ch := make(chan *goplugin.ReattachConfig, 1)
+	closed := make(chan struct{})
+	cfg.Test = &goplugin.ServeTestConfig{Context: ctx, ReattachConfigCh: ch, CloseCh: closed}
+	go goplugin.Serve(cfg)
+	select {
+	case rc := <-ch:
+		b, _ := json.Marshal(map[string]ReattachInfo{name: reattachInfo(rc)})
+		fmt.Printf("Plugin %s is running for debugging. Attach a host with:\n\n\texport %s='%s'\n\nStop it with Ctrl-C.\n", name, EnvReattach, b)
+	case <-closed:
+		return
+	}
+	<-closed
+}
