@@ -1,0 +1,101 @@
+// Package settings resolves each plugin's configuration from the
+// environment, the CLI config file and the plugin's defaults, in that order
+// of precedence. It never prints values: some are secrets.
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/neural-dsl/neural-host/sdk"
+	"gopkg.in/yaml.v3"
+)
+
+// File is the CLI config file's content.
+type File struct {
+	// Platforms maps a platform name to its settings; nil when the file
+	// has none.
+	Platforms map[string]map[string]string `yaml:"platforms"`
+}
+
+// Load reads the config file at path; a missing file is an empty config.
+func Load(path string) (File, error) {
+	var f File
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return f, fmt.Errorf("settings: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && err.Error() != "EOF" {
+		return f, fmt.Errorf("settings: %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Resolve returns the values for fields: the first set environment variable
+// of each, else the file's value, else the default. A required field with no
+// value is an invalid-argument error naming where to set it.
+func Resolve(platform string, fields []sdk.ConfigField, file map[string]string, getenv func(string) string) (sdk.Config, error) {
+	out := sdk.Config{}
+	var errs []error
+	for _, f := range fields {
+		v := ""
+		for _, env := range f.EnvVars {
+			if v = getenv(env); v != "" {
+				break
+			}
+		}
+		if v == "" {
+			v = file[f.Key]
+		}
+		if v == "" {
+			v = f.Default
+		}
+		if v == "" && f.Required {
+			where := "platforms." + platform + "." + f.Key + " in the config file"
+			if len(f.EnvVars) > 0 {
+				where = "$" + f.EnvVars[0] + " or " + where
+			}
+			errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: platform + "." + f.Key,
+				Message: "is required (" + f.Description + ")", Hint: "set " + where})
+			continue
+		}
+		if v != "" {
+			out[f.Key] = v
+		}
+	}
+	for k := range file {
+		if !hasKey(fields, k) {
+			errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "platforms." + platform + "." + k,
+				Message: "is not a setting of platform " + platform, Hint: "see 'neural-host platforms " + platform + "' for its settings"})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func hasKey(fields []sdk.ConfigField, k string) bool {
+	for _, f := range fields {
+		if f.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Secrets returns the values of fields marked secret, for redaction.
+func Secrets(fields []sdk.ConfigField, cfg sdk.Config) []string {
+	var out []string
+	for _, f := range fields {
+		if f.Secret && cfg[f.Key] != "" {
+			out = append(out, cfg[f.Key])
+		}
+	}
+	return out
+}

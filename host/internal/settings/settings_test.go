@@ -1,0 +1,44 @@
+package settings
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
+func TestResolve(t *testing.T) {
+	fields := []sdk.ConfigField{
+		{Key: "host", Required: true, EnvVars: []string{"X_HOST", "X_HOST_OLD"}},
+		{Key: "region", Default: "eu"},
+		{Key: "token", Secret: true, EnvVars: []string{"X_TOKEN"}},
+	}
+	env := map[string]string{"X_HOST_OLD": "old", "X_TOKEN": "s3cret"}
+	got, err := Resolve("x", fields, map[string]string{"host": "file", "region": "us"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sdk.Config{"host": "old", "region": "us", "token": "s3cret"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if s := Secrets(fields, got); len(s) != 1 || s[0] != "s3cret" {
+		t.Errorf("Secrets = %v", s)
+	}
+}
+
+func TestResolveMissingAndUnknown(t *testing.T) {
+	fields := []sdk.ConfigField{{Key: "host", Required: true, EnvVars: []string{"X_HOST"}}}
+	_, err := Resolve("x", fields, map[string]string{"hots": "typo"}, func(string) string { return "" })
+	if !errors.Is(err, sdk.ErrInvalidArgument) {
+		t.Fatalf("want invalid argument, got %v", err)
+	}
+	for _, want := range []string{"x.host", "$X_HOST", "platforms.x.hots"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
