@@ -20,7 +20,7 @@ host:
 plugins: $(addprefix plugin-,$(PLUGINS))
 
 plugin-%:
-	$(GO) build -ldflags "-X main.version=$$(cat plugins/$*/VERSION)" -o $(BIN)/neural-plugin-$* ./plugins/$*
+	$(GO) build -o $(BIN)/neural-plugin-$* ./plugins/$*
 
 demo: build
 	./scripts/demo.sh

@@ -35,8 +35,9 @@ type Manager struct {
 	// Logger is the host's own logger.
 	Logger hclog.Logger
 
-	mu    sync.Mutex
-	conns map[string]*entry
+	mu      sync.Mutex
+	conns   map[string]*entry
+	secrets []string
 }
 
 type entry struct {
@@ -82,6 +83,7 @@ func (m *Manager) Get(ctx context.Context, name string) (*plugin.Conn, error) {
 	}
 	meta := e.conn.Metadata()
 	cfg, err := settings.Resolve(name, meta.Config, m.Settings.Platforms[name], os.Getenv)
+	m.secrets = append(m.secrets, settings.Secrets(meta.Config, cfg)...)
 	if err == nil {
 		err = e.conn.Configure(ctx, cfg)
 	}
@@ -196,6 +198,14 @@ func (m *Manager) explain(e *entry, name string, err error) error {
 		return &CrashError{Name: name, LogPath: e.logPath}
 	}
 	return err
+}
+
+// Secrets returns the secret setting values handed to plugins so far, so
+// that output can be redacted.
+func (m *Manager) Secrets() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.secrets...)
 }
 
 // Close stops every plugin this manager started.

@@ -1,0 +1,183 @@
+// Package cli is the neural-host command line: it parses commands, starts
+// the plugins a command needs through the launcher, and prints results. It
+// holds no platform logic; every platform call goes to a plugin.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/neural-dsl/neural-host/host/internal/discovery"
+	"github.com/neural-dsl/neural-host/host/internal/launcher"
+	"github.com/neural-dsl/neural-host/host/internal/output"
+	"github.com/neural-dsl/neural-host/host/internal/paths"
+	"github.com/neural-dsl/neural-host/host/internal/settings"
+	"github.com/urfave/cli/v2"
+)
+
+// Streams are the process's standard streams; tests substitute them.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// session is what every command gets: the plugin manager and the printer.
+type session struct {
+	mgr     *launcher.Manager
+	out     *output.Printer
+	errw    io.Writer
+	in      io.Reader
+	log     hclog.Logger
+	dirs    []string
+	version string
+	// interactive is true when stdin and stderr are terminals.
+	interactive bool
+}
+
+const sessionKey = "session"
+
+func sess(c *cli.Context) *session { return c.App.Metadata[sessionKey].(*session) }
+
+// Main runs the CLI and returns the process exit code.
+func Main(version string, args []string, st Streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(version, st)
+	err := app.RunContext(ctx, permute(app, args))
+	s, _ := app.Metadata[sessionKey].(*session)
+	if s != nil {
+		err = s.mgr.Explain(err)
+		s.mgr.Close()
+	}
+	if err == nil {
+		return ExitOK
+	}
+	interrupted := ctx.Err() != nil
+	code := exitCode(err, interrupted)
+	format := output.Table
+	if s != nil {
+		format = s.out.Format
+	}
+	var secrets []string
+	if s != nil {
+		secrets = s.mgr.Secrets()
+	}
+	printError(st.Err, format, err, code, interrupted, secrets)
+	return code
+}
+
+func newApp(version string, st Streams) *cli.App {
+	app := &cli.App{
+		Name:    "neural-host",
+		Usage:   "submit, watch and fetch training jobs on any installed platform",
+		Version: version,
+		Reader:  st.In, Writer: st.Out, ErrWriter: st.Err,
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table or json"},
+			&cli.StringSliceFlag{Name: "plugin-dir", Usage: "look for plugins in `DIR` first (repeatable)"},
+			&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"NEURAL_LOG_LEVEL"}, Usage: "host log level on stderr: trace, debug, info, warn, error"},
+			&cli.DurationFlag{Name: "start-timeout", Value: 30 * time.Second, EnvVars: []string{"NEURAL_PLUGIN_START_TIMEOUT"}, Usage: "how long a plugin may take to start"},
+			&cli.StringFlag{Name: "config", Usage: "CLI config `FILE`", Value: filepath.Join(paths.Config(), "config.yaml"), EnvVars: []string{"NEURAL_CONFIG"}},
+		},
+		Metadata: map[string]interface{}{},
+		Before: func(c *cli.Context) error {
+			return setup(c, version, st)
+		},
+		Commands: []*cli.Command{
+			platformsCommand(), authCommand(), jobCommand(), filesCommand(), endpointCommand(), versionCommand(),
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	for _, cmd := range app.Commands {
+		setUsageErrors(cmd)
+	}
+	return app
+}
+
+func setUsageErrors(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) }
+	for _, sub := range cmd.Subcommands {
+		setUsageErrors(sub)
+	}
+}
+
+func setup(c *cli.Context, version string, st Streams) error {
+	format := output.Format(c.String("output"))
+	if format != output.Table && format != output.JSON {
+		return usageError(fmt.Sprintf("--output %q: use table or json", format))
+	}
+	level := hclog.LevelFromString(c.String("log-level"))
+	if level == hclog.NoLevel {
+		return usageError(fmt.Sprintf("--log-level %q: use trace, debug, info, warn or error", c.String("log-level")))
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "neural-host", Level: level, Output: st.Err, Color: hclog.ColorOff})
+	file, err := settings.Load(c.String("config"))
+	if err != nil {
+		return usageError(err.Error())
+	}
+	dirs := discovery.Dirs(c.StringSlice("plugin-dir"), paths.Plugins())
+	color := false
+	if f, ok := st.Out.(*os.File); ok {
+		color = output.ColorWanted(f)
+	}
+	s := &session{
+		mgr: &launcher.Manager{
+			Dirs: dirs, LogDir: paths.Logs(), LogLevel: pluginLogLevel(level), StartTimeout: c.Duration("start-timeout"),
+			Settings: file, Logger: logger,
+		},
+		out:  &output.Printer{Format: format, Out: st.Out, Color: color},
+		errw: st.Err, in: st.In, log: logger, dirs: dirs, version: version,
+		interactive: isTerminal(st.In) && isTerminal(st.Err),
+	}
+	c.App.Metadata[sessionKey] = s
+	return nil
+}
+
+// pluginLogLevel keeps plugin log files at info or more detail: they are
+// files, read after the fact.
+func pluginLogLevel(host hclog.Level) string {
+	if host < hclog.Info {
+		return strings.ToLower(host.String())
+	}
+	return "info"
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the host's version and the plugin protocol it speaks",
+		Action: func(c *cli.Context) error {
+			s := sess(c)
+			v := map[string]any{"version": s.version, "protocol_version": protocolVersion, "sdk_version": sdkVersion}
+			if s.out.Format == output.JSON {
+				return s.out.JSON(v)
+			}
+			fmt.Fprintf(s.out.Out, "neural-host %s (plugin protocol %d, sdk %s)\n", s.version, protocolVersion, sdkVersion)
+			return nil
+		},
+	}
+}
+
+// errInterrupted marks a command stopped by Ctrl-C.
+var errInterrupted = errors.New("interrupted")

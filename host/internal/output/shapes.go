@@ -1,0 +1,224 @@
+package output
+
+import (
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
+// Job is the JSON shape of a job's status.
+type Job struct {
+	Ref        string            `json:"ref"`
+	Platform   string            `json:"platform"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	State      sdk.State         `json:"state"`
+	RawState   string            `json:"raw_state"`
+	Reason     string            `json:"reason"`
+	Terminal   bool              `json:"terminal"`
+	CreatedAt  string            `json:"created_at"`
+	StartedAt  string            `json:"started_at"`
+	EndedAt    string            `json:"ended_at"`
+	ConsoleURL string            `json:"console_url"`
+	Labels     map[string]string `json:"labels"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// JobOf converts a status reported by platform.
+func JobOf(platform string, s sdk.JobStatus) Job {
+	return Job{
+		Ref: sdk.JobRef{Platform: platform, ID: s.ID}.String(), Platform: platform, ID: s.ID, Name: s.Name,
+		State: s.State, RawState: s.RawState, Reason: s.Reason, Terminal: s.Terminal,
+		CreatedAt: Time(s.CreatedAt), StartedAt: Time(s.StartedAt), EndedAt: Time(s.EndedAt),
+		ConsoleURL: s.ConsoleURL, Labels: nonNil(s.Labels), Attributes: nonNil(s.Attributes),
+	}
+}
+
+// Result is the JSON shape of a job's result.
+type Result struct {
+	Job
+	Metrics         map[string]float64 `json:"metrics"`
+	Artifacts       []string           `json:"artifacts"`
+	OutputExcerpt   string             `json:"output_excerpt"`
+	Error           string             `json:"error"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	BillableSeconds int64              `json:"billable_seconds"`
+}
+
+// ResultOf converts a result reported by platform.
+func ResultOf(platform string, r sdk.JobResult) Result {
+	arts := r.Artifacts
+	if arts == nil {
+		arts = []string{}
+	}
+	m := r.Metrics
+	if m == nil {
+		m = map[string]float64{}
+	}
+	return Result{Job: JobOf(platform, r.Status), Metrics: m, Artifacts: arts, OutputExcerpt: r.OutputExcerpt,
+		Error: r.Error, DurationSeconds: r.Duration.Seconds(), BillableSeconds: r.BillableSeconds}
+}
+
+// JobList is the JSON shape of job list.
+type JobList struct {
+	Jobs []Job `json:"jobs"`
+	// NextPageTokens maps a platform to the token of its next page.
+	NextPageTokens map[string]string `json:"next_page_tokens"`
+	// Errors maps a platform that could not be listed to why.
+	Errors map[string]string `json:"errors"`
+}
+
+// Plan is the JSON shape of job plan.
+type Plan struct {
+	Platform     string           `json:"platform"`
+	Requests     []PlannedRequest `json:"requests"`
+	InstanceType string           `json:"instance_type"`
+	HourlyPrice  Price            `json:"hourly_price"`
+	MaxCostUSD   *float64         `json:"max_cost_usd"`
+	Warnings     []string         `json:"warnings"`
+}
+
+// PlannedRequest is one request in a Plan.
+type PlannedRequest struct {
+	Operation string `json:"operation"`
+	Method    string `json:"method"`
+	Target    string `json:"target"`
+	Body      string `json:"body"`
+}
+
+// Price is an hourly price estimate.
+type Price struct {
+	Known      bool    `json:"known"`
+	USDPerHour float64 `json:"usd_per_hour"`
+	Source     string  `json:"source"`
+	AsOf       string  `json:"as_of"`
+	Estimate   bool    `json:"estimate"`
+}
+
+// PlanOf converts a plan made by platform.
+func PlanOf(platform string, p sdk.Plan, maxRuntimeHours float64) Plan {
+	out := Plan{Platform: platform, InstanceType: p.InstanceType, Warnings: p.Warnings, Requests: []PlannedRequest{},
+		HourlyPrice: Price{Known: p.HourlyPrice.Known, USDPerHour: p.HourlyPrice.USDPerHour, Source: p.HourlyPrice.Source, AsOf: p.HourlyPrice.AsOf, Estimate: true}}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	for _, r := range p.Requests {
+		out.Requests = append(out.Requests, PlannedRequest(r))
+	}
+	if p.HourlyPrice.Known && maxRuntimeHours > 0 {
+		c := p.HourlyPrice.USDPerHour * maxRuntimeHours
+		out.MaxCostUSD = &c
+	}
+	return out
+}
+
+// LogLine is one line of job logs -o json (one object per line).
+type LogLine struct {
+	Time      string `json:"time"`
+	Source    string `json:"source"`
+	Line      string `json:"line"`
+	Cursor    string `json:"cursor"`
+	Truncated bool   `json:"truncated"`
+}
+
+// Platform is one row of platforms -o json.
+type Platform struct {
+	Name            string           `json:"name"`
+	Version         string           `json:"version"`
+	ProtocolVersion int              `json:"protocol_version"`
+	SDKVersion      string           `json:"sdk_version"`
+	Description     string           `json:"description"`
+	Path            string           `json:"path"`
+	Capabilities    sdk.Capabilities `json:"capabilities"`
+	Config          []ConfigField    `json:"config"`
+	Error           string           `json:"error"`
+}
+
+// ConfigField describes one setting of a platform.
+type ConfigField struct {
+	Key         string   `json:"key"`
+	Description string   `json:"description"`
+	Required    bool     `json:"required"`
+	Secret      bool     `json:"secret"`
+	Default     string   `json:"default"`
+	EnvVars     []string `json:"env_vars"`
+}
+
+// Auth is one row of auth check -o json.
+type Auth struct {
+	Platform    string       `json:"platform"`
+	Status      string       `json:"status"` // ok, failed, not configured
+	Identity    string       `json:"identity"`
+	Account     string       `json:"account"`
+	Message     string       `json:"message"`
+	Hint        string       `json:"hint"`
+	Diagnostics []Diagnostic `json:"diagnostics"`
+}
+
+// Diagnostic is one auth check outcome.
+type Diagnostic struct {
+	Check   string `json:"check"`
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	Hint    string `json:"hint"`
+}
+
+// File is one remote file.
+type File struct {
+	URI        string `json:"uri"`
+	Size       int64  `json:"size"`
+	ModifiedAt string `json:"modified_at"`
+	IsDir      bool   `json:"is_dir"`
+}
+
+// FileOf converts a file description.
+func FileOf(f sdk.FileInfo) File {
+	return File{URI: f.URI, Size: f.Size, ModifiedAt: Time(f.ModifiedAt), IsDir: f.IsDir}
+}
+
+// Endpoint is the JSON shape of a served model.
+type Endpoint struct {
+	Platform   string            `json:"platform"`
+	Name       string            `json:"name"`
+	State      string            `json:"state"`
+	Ready      bool              `json:"ready"`
+	URL        string            `json:"url"`
+	ModelURI   string            `json:"model_uri"`
+	Message    string            `json:"message"`
+	CreatedAt  string            `json:"created_at"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// EndpointOf converts an endpoint on platform.
+func EndpointOf(platform string, e sdk.Endpoint) Endpoint {
+	return Endpoint{Platform: platform, Name: e.Name, State: e.State, Ready: e.Ready, URL: e.URL, ModelURI: e.ModelURI,
+		Message: e.Message, CreatedAt: Time(e.CreatedAt), Attributes: nonNil(e.Attributes)}
+}
+
+// Error is the JSON shape of a failed command, written to stderr.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody describes the failure. Problems lists each problem when the
+// input had several; Field and Hint then belong to the first.
+type ErrorBody struct {
+	Kind     string    `json:"kind"`
+	Message  string    `json:"message"`
+	Field    string    `json:"field"`
+	Hint     string    `json:"hint"`
+	ExitCode int       `json:"exit_code"`
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one thing wrong with the input.
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Hint    string `json:"hint"`
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
