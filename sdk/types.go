@@ -140,8 +140,8 @@ func (s *JobSpec) Validate() error {
 	if r.DiskGB < 0 {
 		add("resources.disk_gb", "must not be negative", "set resources.disk_gb to 0 (platform default) or more")
 	}
-	if r.MaxRuntime < 0 {
-		add("resources.max_runtime", "must not be negative", "set resources.max_runtime to a duration such as 2h")
+	if r.MaxRuntime < 0 || (r.MaxRuntime > 0 && r.MaxRuntime < time.Second) {
+		add("resources.max_runtime", fmt.Sprintf("must be at least 1s, got %s", r.MaxRuntime), "set resources.max_runtime to a duration such as 2h, or leave it out")
 	}
 	if r.Nodes < 0 {
 		add("resources.nodes", "must not be negative", "set resources.nodes to 1 or more")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,25 @@ import (
 )
 
 const superviseArg = "supervise"
+
+func isExitError(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee)
+}
+
+// reapAll waits for every remaining child until there are none.
+func reapAll() {
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(-1, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+	}
+}
 
 // supervise runs the job in dir as a process group of its own, records its
 // state, and ends every process of the group when the job ends. It runs in
@@ -37,6 +57,10 @@ func supervise(dir string) int {
 		return finish(stateRecord{ExitCode: -1, Reason: "cannot open the job log: " + err.Error()})
 	}
 	defer logf.Close()
+
+	// Orphans of the job are re-parented here, so they can be reaped and
+	// none outlives the job as a zombie.
+	becomeSubreaper()
 
 	// Catch termination so that the supervisor forwards it to the job and
 	// still records the outcome. Caught signals reset to default in the child.
@@ -86,8 +110,10 @@ loop:
 			stop("stopped by " + sig.String())
 		}
 	}
-	// Whatever the job left behind in its group ends with it.
+	// Whatever the job left behind in its group ends with it, and every
+	// descendant is reaped before the outcome is recorded.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	reapAll()
 
 	st := started
 	st.ExitCode = cmd.ProcessState.ExitCode()
@@ -97,7 +123,7 @@ loop:
 	switch {
 	case reason != "":
 		st.Reason = reason
-	case waitErr != nil:
+	case waitErr != nil && !isExitError(waitErr):
 		st.Reason = waitErr.Error()
 	}
 	return finish(st)

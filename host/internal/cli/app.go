@@ -97,7 +97,7 @@ func newApp(version string, st Streams) *cli.App {
 		Commands: []*cli.Command{
 			platformsCommand(), authCommand(), jobCommand(), filesCommand(), endpointCommand(), versionCommand(),
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
+		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	for _, cmd := range app.Commands {

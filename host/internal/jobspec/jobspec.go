@@ -79,7 +79,7 @@ type Spec struct {
 	Platform string
 	// Path is the file the spec came from; empty for a spec built from a
 	// script path.
-	Path string
+	Path  string
 	lines map[string]int
 }
 
