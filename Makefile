@@ -6,9 +6,9 @@ PROTO_DIR = proto
 PB_OUT    = sdk/internal/platformpb
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-PLUGINS := local
+PLUGINS := $(notdir $(patsubst %/VERSION,%,$(wildcard plugins/*/VERSION)))
 
-.PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools
+.PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools deps
 
 all: build
 
@@ -50,6 +50,12 @@ proto:
 
 proto-check: proto
 	@git diff --exit-code -- $(PB_OUT) || { echo "generated proto code is stale: run 'make proto' and commit"; exit 1; }
+
+# Each binary's non-standard dependencies, checked by host/deps_test.go.
+deps:
+	for d in host/cmd/neural-host $(addprefix plugins/,$(PLUGINS)); do \
+	  $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d > $$d/deps.txt; \
+	done
 
 bench:
 	./scripts/bench.sh

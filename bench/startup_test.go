@@ -1,0 +1,99 @@
+// Package bench measures whole neural-host processes against a bare
+// go-plugin hello-world built with the same options, in the same run, so
+// that the ratio between them is what counts, not the machine.
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run()) // no benchmark asked for: nothing to build
+	}
+	dir, err := os.MkdirTemp("", "neural-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	code := 1
+	if err := build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func build(dir string) error {
+	for pkg, out := range map[string]string{
+		"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
+		"./bench/hello/plugin": "hello-plugin", "./bench/hello/host": "hello-host",
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		cmd.Dir = ".."
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return nil
+}
+
+func runOrFail(b *testing.B, cmd *exec.Cmd) string {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", cmd.Args, err, out)
+	}
+	return string(out)
+}
+
+// BenchmarkHelloPlugin is the floor: start a plugin, one call, stop.
+func BenchmarkHelloPlugin(b *testing.B) {
+	for b.Loop() {
+		if out := runOrFail(b, exec.Command(filepath.Join(bin, "hello-host"), filepath.Join(bin, "hello-plugin"))); !strings.Contains(out, "SERVING") {
+			b.Fatalf("unexpected output %q", out)
+		}
+	}
+}
+
+// BenchmarkJobStatus is one full `neural-host job status local:ID`.
+func BenchmarkJobStatus(b *testing.B) {
+	root := b.TempDir()
+	env := append(os.Environ(), "XDG_STATE_HOME="+root+"/state", "XDG_DATA_HOME="+root+"/data",
+		"XDG_CONFIG_HOME="+root+"/config", "NEURAL_PLUGIN_PATH="+bin)
+	host := filepath.Join(bin, "neural-host")
+	spec := filepath.Join(root, "job.yaml")
+	os.WriteFile(spec, []byte("kind: command\ncommand: [\"true\"]\n"), 0o644)
+	submit := exec.Command(host, "job", "submit", spec, "-p", "local", "--wait", "-o", "json")
+	submit.Env = env
+	out := runOrFail(b, submit)
+	ref := ""
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), `"ref": "`); ok {
+			ref = strings.TrimSuffix(v, `",`)
+			break
+		}
+	}
+	if ref == "" {
+		b.Fatalf("no ref in %s", out)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cmd := exec.Command(host, "job", "status", ref)
+		cmd.Env = env
+		if out := runOrFail(b, cmd); !strings.Contains(out, "succeeded") {
+			b.Fatalf("unexpected output %q", out)
+		}
+	}
+}

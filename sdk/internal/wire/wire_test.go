@@ -1,0 +1,149 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"net"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/neural-dsl/neural-host/sdk"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+)
+
+// fake records what reached the server side and answers from fields.
+type fake struct {
+	gotSpec sdk.JobSpec
+	err     error
+	logs    []sdk.LogEntry
+}
+
+func (f *fake) Metadata() sdk.Metadata {
+	return sdk.Metadata{Name: "fake", Version: "9.9.9", Capabilities: sdk.Capabilities{LogFollow: true},
+		Config: []sdk.ConfigField{{Key: "token", Secret: true, Required: true, EnvVars: []string{"FAKE_TOKEN"}}}}
+}
+func (f *fake) Configure(context.Context, sdk.Config) error { return f.err }
+func (f *fake) CheckAuth(context.Context) (sdk.AuthInfo, error) {
+	return sdk.AuthInfo{Identity: "me"}, f.err
+}
+func (f *fake) Plan(context.Context, sdk.JobSpec) (sdk.Plan, error)   { return sdk.Plan{}, f.err }
+func (f *fake) Result(context.Context, string) (sdk.JobResult, error) { return sdk.JobResult{}, f.err }
+func (f *fake) Cancel(context.Context, string) (sdk.JobStatus, error) { return sdk.JobStatus{}, f.err }
+func (f *fake) List(context.Context, sdk.ListRequest) (sdk.ListResponse, error) {
+	return sdk.ListResponse{}, f.err
+}
+func (f *fake) Submit(_ context.Context, s sdk.JobSpec) (sdk.JobStatus, error) {
+	f.gotSpec = s
+	return sdk.JobStatus{ID: "j1", State: sdk.StateQueued, CreatedAt: time.Unix(100, 0).UTC()}, f.err
+}
+func (f *fake) Status(context.Context, string) (sdk.JobStatus, error) {
+	return sdk.JobStatus{ID: "j1", State: sdk.StateCancelled, Terminal: true}, f.err
+}
+func (f *fake) Logs(_ context.Context, _ sdk.LogsRequest, fn sdk.LogFunc) error {
+	for _, e := range f.logs {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return f.err
+}
+
+func dial(t *testing.T, impl sdk.Platform) *Client {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	Register(srv, impl)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///buf", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c, err := NewClient(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	f := &fake{}
+	c := dial(t, f)
+	spec := sdk.JobSpec{
+		Name: "n", Kind: sdk.KindDSL, WorkDir: "/w", Entrypoint: "m.neural", Args: []string{"a"}, Command: []string{"c"},
+		DSL:          sdk.DSLOptions{Backend: sdk.BackendPyTorch, Dataset: "MNIST", NeuralVersion: "0.3.0"},
+		Requirements: []string{"numpy==2.0"}, Env: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"},
+		IdempotencyKey: "key", Options: map[string]string{"o": "p"},
+		Resources: sdk.Resources{InstanceType: "ml.g5.xlarge", GPUType: "A10G", GPUs: 1, CPUs: 4, MemoryGB: 16, DiskGB: 50,
+			MaxRuntime: 2 * time.Hour, Spot: true, Nodes: 2},
+	}
+	st, err := c.Submit(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.gotSpec, spec) {
+		t.Errorf("spec changed on the wire:\n got %+v\nwant %+v", f.gotSpec, spec)
+	}
+	if st.ID != "j1" || st.State != sdk.StateQueued || !st.CreatedAt.Equal(time.Unix(100, 0)) {
+		t.Errorf("status = %+v", st)
+	}
+	m := c.Metadata()
+	if m.Name != "fake" || m.ProtocolVersion != sdk.ProtocolVersion || m.SDKVersion != sdk.Version || !m.Capabilities.Jobs ||
+		!m.Capabilities.LogFollow || m.Capabilities.Files || len(m.Config) != 1 || !m.Config[0].Secret {
+		t.Errorf("metadata = %+v", m)
+	}
+}
+
+func TestErrorsKeepTheirKind(t *testing.T) {
+	for _, kind := range []error{sdk.ErrNotFound, sdk.ErrUnauthenticated, sdk.ErrInvalidArgument, sdk.ErrUnsupported,
+		sdk.ErrRateLimited, sdk.ErrConflict, sdk.ErrPermissionDenied, sdk.ErrUnavailable} {
+		c := dial(t, &fake{err: &sdk.Error{Kind: kind, Field: "resources.gpus", Message: "bad", Hint: "fix it"}})
+		_, err := c.Status(context.Background(), "x")
+		var e *sdk.Error
+		if !errors.Is(err, kind) || !errors.As(err, &e) || e.Field != "resources.gpus" || e.Hint != "fix it" || e.Message != "bad" {
+			t.Errorf("%v: got %#v", kind, err)
+		}
+		var te *TransportError
+		if errors.As(err, &te) {
+			t.Errorf("%v: a plugin's own error was taken for a transport failure", kind)
+		}
+	}
+	c := dial(t, &fake{err: errors.New("plain")})
+	if _, err := c.Status(context.Background(), "x"); err == nil || err.Error() != "plain" {
+		t.Errorf("plain error = %v", err)
+	}
+}
+
+func TestUnsupportedCapabilities(t *testing.T) {
+	c := dial(t, &fake{})
+	if _, err := c.Upload(context.Background(), sdk.TransferRequest{}, nil); !errors.Is(err, sdk.ErrUnsupported) {
+		t.Errorf("Upload = %v", err)
+	}
+	if _, err := c.Deploy(context.Background(), sdk.DeploySpec{}); !errors.Is(err, sdk.ErrUnsupported) {
+		t.Errorf("Deploy = %v", err)
+	}
+	if _, err := c.Prices(context.Background(), sdk.PriceFilter{}); !errors.Is(err, sdk.ErrUnsupported) {
+		t.Errorf("Prices = %v", err)
+	}
+}
+
+func TestLogsStreamInOrder(t *testing.T) {
+	want := []sdk.LogEntry{{Line: "a", Cursor: "1"}, {Line: "b", Cursor: "2", Truncated: true}}
+	c := dial(t, &fake{logs: want, err: &sdk.Error{Kind: sdk.ErrNotFound, Message: "gone"}})
+	var got []sdk.LogEntry
+	err := c.Logs(context.Background(), sdk.LogsRequest{ID: "j", Follow: true}, func(e sdk.LogEntry) error {
+		got = append(got, e)
+		return nil
+	})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v", got)
+	}
+	if !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("stream error after entries = %v", err)
+	}
+}

@@ -1,0 +1,95 @@
+package sdk
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	ok := JobSpec{Kind: KindPython, Entrypoint: "train.py"}
+	tests := []struct {
+		name   string
+		mutate func(*JobSpec)
+		fields []string
+	}{
+		{"valid", func(*JobSpec) {}, nil},
+		{"no kind", func(s *JobSpec) { s.Kind = "" }, []string{"kind"}},
+		{"unknown kind", func(s *JobSpec) { s.Kind = "notebook" }, []string{"kind"}},
+		{"no entrypoint", func(s *JobSpec) { s.Entrypoint = "" }, []string{"entrypoint"}},
+		{"escaping entrypoint", func(s *JobSpec) { s.Entrypoint = "../x.py" }, []string{"entrypoint"}},
+		{"command without argv", func(s *JobSpec) { s.Kind = KindCommand }, []string{"command"}},
+		{"dsl wants .neural", func(s *JobSpec) { s.Kind = KindDSL }, []string{"entrypoint"}},
+		{"bad backend", func(s *JobSpec) { s.Kind, s.Entrypoint, s.DSL.Backend = KindDSL, "m.neural", "jax" }, []string{"dsl.backend"}},
+		{"negative gpus", func(s *JobSpec) { s.Resources.GPUs = -1 }, []string{"resources.gpus"}},
+		{"gpu type without count", func(s *JobSpec) { s.Resources.GPUType = "T4" }, []string{"resources.gpus"}},
+		{"sub-second runtime", func(s *JobSpec) { s.Resources.MaxRuntime = time.Millisecond }, []string{"resources.max_runtime"}},
+		{"relative workdir", func(s *JobSpec) { s.WorkDir = "src" }, []string{"workdir"}},
+		{"two problems", func(s *JobSpec) { s.Resources.CPUs, s.Resources.Nodes = -1, -1 }, []string{"resources.cpus", "resources.nodes"}},
+	}
+	for _, tt := range tests {
+		s := ok
+		tt.mutate(&s)
+		err := s.Validate()
+		problems := Problems(err)
+		if len(problems) != len(tt.fields) {
+			t.Errorf("%s: got %v, want problems with %v", tt.name, err, tt.fields)
+			continue
+		}
+		for i, p := range problems {
+			var e *Error
+			if !errors.As(p, &e) || e.Field != tt.fields[i] || !errors.Is(p, ErrInvalidArgument) || e.Hint == "" {
+				t.Errorf("%s: problem %d = %#v, want field %s with a hint", tt.name, i, p, tt.fields[i])
+			}
+		}
+	}
+}
+
+func TestParseJobRef(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    JobRef
+		wantErr bool
+	}{
+		{"local:3f9c", JobRef{"local", "3f9c"}, false},
+		{"vertex:projects/p/locations/l/customJobs/1:x", JobRef{"vertex", "projects/p/locations/l/customJobs/1:x"}, false},
+		{"local", JobRef{}, true},
+		{":id", JobRef{}, true},
+		{"local:", JobRef{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseJobRef(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseJobRef(%q) = %v, %v", tt.in, got, err)
+		}
+		if err == nil && got.String() != tt.in {
+			t.Errorf("String() = %q, want %q", got.String(), tt.in)
+		}
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	var terminal []string
+	for _, s := range States {
+		if s.Terminal() {
+			terminal = append(terminal, string(s))
+		}
+	}
+	if got := strings.Join(terminal, ","); got != "succeeded,failed,cancelled" {
+		t.Errorf("terminal states = %s", got)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := &Error{Kind: ErrNotFound, Field: "job", Message: "no job 1", Hint: "list jobs"}
+	if got := e.Error(); got != "job: no job 1 (hint: list jobs)" {
+		t.Errorf("Error() = %q", got)
+	}
+	if !errors.Is(e, ErrNotFound) || errors.Is(e, ErrConflict) {
+		t.Error("errors.Is does not follow Kind")
+	}
+	if got := (&Error{Kind: ErrUnsupported}).Error(); got != "unsupported" {
+		t.Errorf("bare kind = %q", got)
+	}
+}
