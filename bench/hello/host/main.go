@@ -15,7 +15,9 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 )
 
-type plugin struct{ goplugin.NetRPCUnsupportedPlugin }
+type plugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
 
 func (plugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error { return nil }
 

@@ -11,7 +11,9 @@ import (
 	"google.golang.org/grpc"
 )
 
-type plugin struct{ goplugin.NetRPCUnsupportedPlugin }
+type plugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
 
 // GRPCServer registers nothing: the host calls the health service that
 // go-plugin itself serves, the cheapest real round trip there is.
