@@ -101,6 +101,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		cc.Reattach = &goplugin.ReattachConfig{Protocol: goplugin.Protocol(cfg.Reattach.Protocol),
 			ProtocolVersion: cfg.Reattach.ProtocolVersion, Addr: addr, Pid: cfg.Reattach.Pid, Test: true}
 		cc.AutoMTLS = false
+		// go-plugin negotiates no version on reattach: name the set to use.
+		cc.Plugins = cc.VersionedPlugins[cfg.Reattach.ProtocolVersion]
 	}
 	gp := goplugin.NewClient(cc)
 	c := &Conn{name: cfg.Name, client: gp, owned: owned}
