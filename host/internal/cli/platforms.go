@@ -46,7 +46,7 @@ func platformsCommand() *cli.Command {
 					row.Error = err.Error()
 				} else {
 					row.Version, row.ProtocolVersion, row.SDKVersion = meta.Version, meta.ProtocolVersion, meta.SDKVersion
-					row.Description, row.Capabilities = meta.Description, meta.Capabilities
+					row.Description, row.Capabilities = meta.Description, output.Capabilities(meta.Capabilities)
 					for _, f := range meta.Config {
 						row.Config = append(row.Config, output.ConfigField(f))
 					}
@@ -81,7 +81,7 @@ func platformsCommand() *cli.Command {
 	}
 }
 
-func caps(c sdk.Capabilities) string {
+func caps(c output.Capabilities) string {
 	var out []string
 	for _, x := range []struct {
 		on   bool

@@ -121,15 +121,26 @@ type LogLine struct {
 
 // Platform is one row of platforms -o json.
 type Platform struct {
-	Name            string           `json:"name"`
-	Version         string           `json:"version"`
-	ProtocolVersion int              `json:"protocol_version"`
-	SDKVersion      string           `json:"sdk_version"`
-	Description     string           `json:"description"`
-	Path            string           `json:"path"`
-	Capabilities    sdk.Capabilities `json:"capabilities"`
-	Config          []ConfigField    `json:"config"`
-	Error           string           `json:"error"`
+	Name            string        `json:"name"`
+	Version         string        `json:"version"`
+	ProtocolVersion int           `json:"protocol_version"`
+	SDKVersion      string        `json:"sdk_version"`
+	Description     string        `json:"description"`
+	Path            string        `json:"path"`
+	Capabilities    Capabilities  `json:"capabilities"`
+	Config          []ConfigField `json:"config"`
+	Error           string        `json:"error"`
+}
+
+// Capabilities says which parts of the contract a platform serves.
+type Capabilities struct {
+	Jobs      bool `json:"jobs"`
+	LogFollow bool `json:"log_follow"`
+	Files     bool `json:"files"`
+	Deploy    bool `json:"deploy"`
+	Usage     bool `json:"usage"`
+	Prices    bool `json:"prices"`
+	Plan      bool `json:"plan"`
 }
 
 // ConfigField describes one setting of a platform.
