@@ -71,8 +71,11 @@ func BenchmarkHelloPlugin(b *testing.B) {
 func BenchmarkJobStatus(b *testing.B) {
 	root := b.TempDir()
 	env := append(os.Environ(), "XDG_STATE_HOME="+root+"/state", "XDG_DATA_HOME="+root+"/data",
-		"XDG_CONFIG_HOME="+root+"/config", "NEURAL_PLUGIN_PATH="+bin)
+		"XDG_CONFIG_HOME="+root+"/config")
 	host := filepath.Join(bin, "neural-host")
+	install := exec.Command(host, "plugins", "install", filepath.Join(bin, "neural-plugin-local"))
+	install.Env = env
+	runOrFail(b, install)
 	spec := filepath.Join(root, "job.yaml")
 	os.WriteFile(spec, []byte("kind: command\ncommand: [\"true\"]\n"), 0o644)
 	submit := exec.Command(host, "job", "submit", spec, "-p", "local", "--wait", "-o", "json")

@@ -4,12 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-plugin_dir="${XDG_DATA_HOME:-$HOME/.local/share}/neural/plugins"
-mkdir -p "$plugin_dir"
-install -m 0755 bin/neural-plugin-local "$plugin_dir/neural-plugin-local"
-echo "Installed neural-plugin-local into $plugin_dir"
-
 host=bin/neural-host
+"$host" plugins install bin/neural-plugin-local
 "$host" platforms
 echo
 ref=$("$host" job submit examples/quickstart/neural-job.yaml --platform local --yes -o json |

@@ -65,6 +65,7 @@ func newEnv(t *testing.T) *env {
 	root := t.TempDir()
 	e := &env{t: t, root: root}
 	t.Cleanup(e.cancelAll)
+	e.ok("plugins", "install", filepath.Join(binDir, "neural-plugin-local"))
 	return e
 }
 
@@ -79,7 +80,6 @@ func (e *env) environ() []string {
 		"XDG_STATE_HOME="+filepath.Join(e.root, "state"),
 		"XDG_DATA_HOME="+filepath.Join(e.root, "data"),
 		"XDG_CONFIG_HOME="+filepath.Join(e.root, "config"),
-		"NEURAL_PLUGIN_PATH="+binDir,
 		"NEURAL_LOCAL_CANCEL_GRACE=2s",
 	), e.extra...)
 }

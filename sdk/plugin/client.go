@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,6 +62,7 @@ type LaunchConfig struct {
 type Conn struct {
 	*wire.Client
 	name   string
+	conn   *grpc.ClientConn
 	client *goplugin.Client
 	pid    int
 	owned  bool
@@ -114,6 +117,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 	if rc := gp.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
+	if g, ok := rpc.(*goplugin.GRPCClient); ok {
+		c.conn = g.Conn
+	}
 	raw, err := rpc.Dispense(pluginName)
 	if err != nil {
 		c.Close()
@@ -137,9 +143,28 @@ func reattachAddr(r *ReattachInfo) (net.Addr, error) {
 	return nil, fmt.Errorf("plugin: reattach network %q is not unix or tcp", r.Network)
 }
 
+var (
+	versionMismatchRE = regexp.MustCompile(`Incompatible API version with plugin. Plugin version: (\S+), Client versions: \[?([^\]\n]*)\]?`)
+	strayOutputRE     = regexp.MustCompile(`Unrecognized remote plugin message: ([^\n]*)`)
+)
+
+// ErrChecksum is matched by a launch refused because the binary's sha256
+// differs from the one expected.
+var ErrChecksum = goplugin.ErrChecksumsDoNotMatch
+
 func launchError(name string, err error) error {
-	if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-		return fmt.Errorf("plugin: %s: binary checksum does not match: %w", name, err)
+	msg := err.Error()
+	switch {
+	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):
+		return fmt.Errorf("plugin: %s: %w", name, err)
+	case versionMismatchRE.MatchString(msg):
+		m := versionMismatchRE.FindStringSubmatch(msg)
+		return &sdk.Error{Kind: sdk.ErrUnsupported, Message: fmt.Sprintf("plugin %s speaks plugin protocol %s; this neural-host speaks %s", name, m[1], strings.TrimSpace(m[2])),
+			Hint: "install a version of the plugin built for protocol " + strings.TrimSpace(m[2]) + ", or a neural-host that speaks " + m[1]}
+	case strayOutputRE.MatchString(msg):
+		m := strayOutputRE.FindStringSubmatch(msg)
+		return &sdk.Error{Message: fmt.Sprintf("plugin %s wrote %q to stdout before the plugin handshake", name, m[1]),
+			Hint: "a plugin must not print to stdout; log to stderr instead (the plugin's author must fix this)"}
 	}
 	return fmt.Errorf("plugin: %s failed to start: %w", name, err)
 }
@@ -165,15 +190,43 @@ func (c *Conn) Lost(err error) bool {
 	return true
 }
 
+// ClientConn is the plugin's gRPC connection, for conformance checks that
+// look at the wire directly.
+func (c *Conn) ClientConn() *grpc.ClientConn { return c.conn }
+
 // Close stops the plugin and kills its whole process group.
-func (c *Conn) Close() {
+func (c *Conn) Close() { c.Shutdown() }
+
+// ShutdownReport says how a plugin ended.
+type ShutdownReport struct {
+	// Graceful is true when the plugin exited on its own once asked.
+	Graceful bool
+	// Leftovers is true when processes of its group outlived it; they are
+	// killed.
+	Leftovers bool
+}
+
+// Shutdown asks the plugin to exit, gives it two seconds, then kills it and
+// anything left in its process group.
+func (c *Conn) Shutdown() ShutdownReport {
 	if !c.owned {
-		return
+		return ShutdownReport{Graceful: true}
 	}
+	var r ShutdownReport
+	if rpc, err := c.client.Client(); err == nil && !c.client.Exited() {
+		_ = rpc.Close()
+		deadline := time.Now().Add(2 * time.Second)
+		for !c.client.Exited() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	r.Graceful = c.client.Exited()
 	c.client.Kill()
 	if c.pid > 0 {
+		r.Leftovers = syscall.Kill(-c.pid, 0) == nil && groupHasLive(c.pid)
 		_ = syscall.Kill(-c.pid, syscall.SIGKILL)
 	}
+	return r
 }
 
 var _ sdk.Platform = (*Conn)(nil)

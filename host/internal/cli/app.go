@@ -20,7 +20,9 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/launcher"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/host/internal/paths"
+	"github.com/neural-dsl/neural-host/host/internal/project"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
+	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -95,7 +97,7 @@ func newApp(version string, st Streams) *cli.App {
 			return setup(c, version, st)
 		},
 		Commands: []*cli.Command{
-			platformsCommand(), authCommand(), jobCommand(), filesCommand(), endpointCommand(), versionCommand(),
+			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), jobCommand(), filesCommand(), endpointCommand(), versionCommand(),
 		},
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -113,6 +115,41 @@ func setUsageErrors(cmd *cli.Command) {
 	}
 }
 
+// newResolver builds plugin resolution from the search dirs, the config
+// file's dev overrides and the project's lock file.
+func newResolver(c *cli.Context, dirs []string, file settings.File) (*discovery.Resolver, error) {
+	overrides, err := file.Overrides(os.Getenv)
+	if err != nil {
+		return nil, usageError(err.Error())
+	}
+	r := &discovery.Resolver{SearchDirs: dirs, DevOverrides: overrides}
+	exeDir := dirs[len(dirs)-1]
+	for _, d := range dirs {
+		if d != exeDir {
+			r.Stores = append(r.Stores, &store.Store{Dir: d})
+		}
+	}
+	if cwd, err := os.Getwd(); err == nil {
+		if proj, ok := project.Find(cwd); ok {
+			lock, err := proj.Lock()
+			if err != nil {
+				return nil, usageError(err.Error())
+			}
+			r.Lock, r.LockPath = &lock, filepath.Join(proj.Dir, project.LockFile)
+		}
+	}
+	return r, nil
+}
+
+// installDir is where plugins install writes: the first --plugin-dir, else
+// the user's plugin dir.
+func installDir(c *cli.Context) string {
+	if d := c.StringSlice("plugin-dir"); len(d) > 0 {
+		return d[0]
+	}
+	return paths.Plugins()
+}
+
 func setup(c *cli.Context, version string, st Streams) error {
 	format := output.Format(c.String("output"))
 	if format != output.Table && format != output.JSON {
@@ -128,13 +165,17 @@ func setup(c *cli.Context, version string, st Streams) error {
 		return usageError(err.Error())
 	}
 	dirs := discovery.Dirs(c.StringSlice("plugin-dir"), paths.Plugins())
+	resolver, err := newResolver(c, dirs, file)
+	if err != nil {
+		return err
+	}
 	color := false
 	if f, ok := st.Out.(*os.File); ok {
 		color = output.ColorWanted(f)
 	}
 	s := &session{
 		mgr: &launcher.Manager{
-			Dirs: dirs, LogDir: paths.Logs(), LogLevel: pluginLogLevel(level), StartTimeout: c.Duration("start-timeout"),
+			Resolver: resolver, LogDir: paths.Logs(), LogLevel: pluginLogLevel(level), StartTimeout: c.Duration("start-timeout"),
 			Settings: file, Logger: logger,
 		},
 		out:  &output.Printer{Format: format, Out: st.Out, Color: color},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/launcher"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/sdk"
@@ -57,9 +58,12 @@ func exitCode(err error, interrupted bool) int {
 		ue  *usageErr
 		je  *jobEndError
 		te  *timeoutError
-		nie *launcher.NotInstalledError
+		nie *discovery.NotInstalledError
 		se  *sdk.Error
 		ce  *launcher.CrashError
+		ke  *launcher.ChecksumError
+		me  *mirrorChecksumError
+		cf  *conformanceFailed
 	)
 	switch {
 	case interrupted && (errors.Is(err, context.Canceled) || errors.Is(err, errInterrupted)):
@@ -71,7 +75,7 @@ func exitCode(err error, interrupted bool) int {
 		return ExitJobFailed
 	case errors.As(err, &te):
 		return ExitTimeout
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &ke), errors.As(err, &me), errors.As(err, &cf):
 		return ExitPlatform
 	case errors.As(err, &ue), errors.As(err, &nie), errors.Is(err, sdk.ErrInvalidArgument), errors.Is(err, sdk.ErrUnsupported):
 		return ExitUsage
@@ -98,7 +102,8 @@ func kindName(err error) string {
 		je  *jobEndError
 		te  *timeoutError
 		ce  *launcher.CrashError
-		nie *launcher.NotInstalledError
+		nie *discovery.NotInstalledError
+		ke  *launcher.ChecksumError
 	)
 	switch {
 	case errors.As(err, &je):
@@ -109,6 +114,8 @@ func kindName(err error) string {
 		return "plugin_crashed"
 	case errors.As(err, &nie):
 		return "not_installed"
+	case errors.As(err, &ke):
+		return "checksum_mismatch"
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	}
@@ -134,6 +141,8 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 			var se *sdk.Error
 			if errors.As(problem, &se) {
 				pr = output.Problem{Field: se.Field, Message: redact(se.Message), Hint: redact(se.Hint)}
+			} else if h, ok := problem.(hinter); ok {
+				pr.Hint = h.Hint()
 			}
 			if i == 0 {
 				body.Field, body.Hint = pr.Field, pr.Hint
@@ -154,9 +163,16 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(msg), redact(se.Hint))
 			continue
 		}
+		if h, ok := problem.(hinter); ok {
+			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(problem.Error()), redact(h.Hint()))
+			continue
+		}
 		fmt.Fprintf(w, "error: %s\n", redact(problem.Error()))
 	}
 }
+
+// hinter is an error that knows how the user can recover.
+type hinter interface{ Hint() string }
 
 // flatten splits joined errors into their parts.
 func flatten(err error) []error {

@@ -435,9 +435,7 @@ func jobList(c *cli.Context) error {
 	s := sess(c)
 	platforms := c.StringSlice("platform")
 	if len(platforms) == 0 {
-		for _, p := range installed(s) {
-			platforms = append(platforms, p.Name)
-		}
+		platforms = installed(s)
 	}
 	req := sdk.ListRequest{NamePrefix: c.String("name-prefix"), PageSize: c.Int("limit"), PageToken: c.String("page-token")}
 	if req.PageToken != "" && len(platforms) != 1 {

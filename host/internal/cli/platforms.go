@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
@@ -16,69 +15,66 @@ const (
 	sdkVersion      = sdk.Version
 )
 
-func installed(s *session) []discovery.Plugin { return discovery.Find(s.dirs) }
+func installed(s *session) []string { return s.mgr.Resolver.Names() }
 
 func platformsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "platforms",
 		Usage:     "list installed platform plugins, their versions, capabilities and settings",
 		ArgsUsage: "[PLATFORM]",
-		Action: func(c *cli.Context) error {
-			s := sess(c)
-			plugins := installed(s)
-			if name := c.Args().First(); name != "" {
-				var keep []discovery.Plugin
-				for _, p := range plugins {
-					if p.Name == name {
-						keep = append(keep, p)
-					}
-				}
-				if len(keep) == 0 {
-					return usageError(fmt.Sprintf("platform %q is not installed; looked in %v", name, s.dirs))
-				}
-				plugins = keep
-			}
-			var rows []output.Platform
-			for _, p := range plugins {
-				row := output.Platform{Name: p.Name, Path: p.Path, Config: []output.ConfigField{}}
-				meta, _, err := s.mgr.Metadata(c.Context, p.Name)
-				if err != nil {
-					row.Error = err.Error()
-				} else {
-					row.Version, row.ProtocolVersion, row.SDKVersion = meta.Version, meta.ProtocolVersion, meta.SDKVersion
-					row.Description, row.Capabilities = meta.Description, output.Capabilities(meta.Capabilities)
-					for _, f := range meta.Config {
-						row.Config = append(row.Config, output.ConfigField(f))
-					}
-				}
-				rows = append(rows, row)
-			}
-			if s.out.Format == output.JSON {
-				if rows == nil {
-					rows = []output.Platform{}
-				}
-				return s.out.JSON(rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintf(s.out.Out, "No platform plugins found in %v.\n", s.dirs)
-				return nil
-			}
-			if c.NArg() == 1 {
-				printPlatform(s, rows[0])
-				return nil
-			}
-			var table [][]string
-			for _, r := range rows {
-				if r.Error != "" {
-					table = append(table, []string{r.Name, "-", "-", "error: " + r.Error, r.Path})
-					continue
-				}
-				table = append(table, []string{r.Name, r.Version, fmt.Sprint(r.ProtocolVersion), caps(r.Capabilities), r.Path})
-			}
-			s.out.Table([]string{"PLATFORM", "VERSION", "PROTOCOL", "CAPABILITIES", "PATH"}, table)
-			return nil
-		},
+		Action:    platformsAction,
 	}
+}
+
+func platformsAction(c *cli.Context) error {
+	s := sess(c)
+	names := installed(s)
+	if name := c.Args().First(); name != "" {
+		names = []string{name}
+	}
+	var rows []output.Platform
+	for _, name := range names {
+		row := output.Platform{Name: name, Config: []output.ConfigField{}}
+		meta, p, err := s.mgr.Metadata(c.Context, name)
+		row.Path = p.Path
+		if err != nil && c.NArg() == 1 {
+			return err
+		}
+		if err != nil {
+			row.Error = err.Error()
+		} else {
+			row.Version, row.ProtocolVersion, row.SDKVersion = meta.Version, meta.ProtocolVersion, meta.SDKVersion
+			row.Description, row.Capabilities = meta.Description, output.Capabilities(meta.Capabilities)
+			for _, f := range meta.Config {
+				row.Config = append(row.Config, output.ConfigField(f))
+			}
+		}
+		rows = append(rows, row)
+	}
+	if s.out.Format == output.JSON {
+		if rows == nil {
+			rows = []output.Platform{}
+		}
+		return s.out.JSON(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(s.out.Out, "No platform plugins found in %v.\n", s.dirs)
+		return nil
+	}
+	if c.NArg() == 1 {
+		printPlatform(s, rows[0])
+		return nil
+	}
+	var table [][]string
+	for _, r := range rows {
+		if r.Error != "" {
+			table = append(table, []string{r.Name, "-", "-", "error: " + r.Error, r.Path})
+			continue
+		}
+		table = append(table, []string{r.Name, r.Version, fmt.Sprint(r.ProtocolVersion), caps(r.Capabilities), r.Path})
+	}
+	s.out.Table([]string{"PLATFORM", "VERSION", "PROTOCOL", "CAPABILITIES", "PATH"}, table)
+	return nil
 }
 
 func caps(c output.Capabilities) string {
@@ -133,9 +129,7 @@ func authCheck(c *cli.Context) error {
 	names := c.Args().Slice()
 	explicit := len(names) > 0
 	if !explicit {
-		for _, p := range installed(s) {
-			names = append(names, p.Name)
-		}
+		names = installed(s)
 	}
 	var rows []output.Auth
 	var failed []string

@@ -1,26 +1,65 @@
-// Package discovery finds platform plugin binaries. A plugin is an
-// executable file named neural-plugin-NAME; the first directory that has a
-// given name wins. Discovery only looks: it neither starts nor verifies
-// plugins.
+// Package discovery decides which binary runs for a platform name, and
+// what its sha256 must be. In order: a dev override (unchecked, with a
+// warning); the version a project's neural.lock pins, checked against the
+// lock's hash; the newest installed version, checked against the hash
+// recorded at install; a bare neural-plugin-NAME file in a search directory
+// (unchecked, with a warning). Discovery only looks: it neither starts nor
+// installs plugins.
 package discovery
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/neural-dsl/neural-host/host/internal/project"
+	"github.com/neural-dsl/neural-host/host/internal/store"
 )
 
 // Prefix starts every plugin binary's name.
-const Prefix = "neural-plugin-"
+const Prefix = store.BinaryPrefix
 
-// Plugin is one discovered binary.
+// Source says how a candidate was found.
+type Source string
+
+const (
+	FromDevOverride Source = "dev override"
+	FromLock        Source = "neural.lock"
+	FromStore       Source = "installed"
+	FromSearchPath  Source = "unmanaged"
+)
+
+// Plugin is the binary that will run for a name.
 type Plugin struct {
 	Name string
 	Path string
+	// SHA256 is the hash the binary must have; empty means unchecked.
+	SHA256 string
+	Source Source
+	// Installed is set when the binary is in a store.
+	Installed *store.Installed
+	// Warning is said on every command that runs this plugin; empty if none.
+	Warning string
 }
 
-// Dirs returns the search path in order: explicit dirs, then
+// Resolver finds plugins.
+type Resolver struct {
+	// Stores are plugin directories in the installed layout, searched in
+	// order.
+	Stores []*store.Store
+	// SearchDirs may hold bare neural-plugin-NAME binaries.
+	SearchDirs []string
+	// DevOverrides maps names to binaries that win over everything.
+	DevOverrides map[string]string
+	// Lock is the project's lock file; nil outside a project.
+	Lock *project.Lock
+	// LockPath names the lock file in messages.
+	LockPath string
+}
+
+// Dirs returns the search directories in order: explicit dirs, then
 // $NEURAL_PLUGIN_PATH, then the user's plugin dir, then the directory of
 // the running executable.
 func Dirs(explicit []string, userDir string) []string {
@@ -38,40 +77,95 @@ func Dirs(explicit []string, userDir string) []string {
 	return dirs
 }
 
-// Find returns the plugins in dirs, one per name, sorted by name.
-func Find(dirs []string) []Plugin {
-	seen := map[string]bool{}
-	var out []Plugin
-	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			name, ok := strings.CutPrefix(e.Name(), Prefix)
-			if !ok || name == "" || seen[name] || strings.ContainsAny(name, ".") {
-				continue
-			}
-			path := filepath.Join(dir, e.Name())
-			st, err := os.Stat(path)
-			if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-				continue
-			}
-			seen[name] = true
-			out = append(out, Plugin{Name: name, Path: path})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+// NotInstalledError says no binary was found for a platform.
+type NotInstalledError struct {
+	Name string
+	Dirs []string
+	// Why adds detail, such as the version a lock file wants.
+	Why string
 }
 
-// Lookup returns the plugin called name, if any.
-func Lookup(dirs []string, name string) (Plugin, bool) {
-	for _, dir := range dirs {
-		path := filepath.Join(dir, Prefix+name)
-		if st, err := os.Stat(path); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return Plugin{Name: name, Path: path}, true
+func (e *NotInstalledError) Error() string {
+	if e.Why != "" {
+		return fmt.Sprintf("discovery: platform %q: %s", e.Name, e.Why)
+	}
+	return fmt.Sprintf("discovery: platform %q is not installed (looked in %s)", e.Name, strings.Join(e.Dirs, ", "))
+}
+
+// Hint says how to install it.
+func (e *NotInstalledError) Hint() string {
+	return "install it with 'neural-host plugins install PATH' or 'neural-host plugins install --mirror DIR " + e.Name + "'"
+}
+
+// Resolve returns the binary to run for name.
+func (r *Resolver) Resolve(name string) (Plugin, error) {
+	if path, ok := r.DevOverrides[name]; ok {
+		return Plugin{Name: name, Path: path, Source: FromDevOverride,
+			Warning: fmt.Sprintf("DEV OVERRIDE: platform %s runs %s, skipping version and checksum checks and the lock file", name, path)}, nil
+	}
+	if r.Lock != nil {
+		if locked, ok := r.Lock.Plugins[project.Address(name)]; ok {
+			return r.resolveLocked(name, locked)
 		}
 	}
-	return Plugin{}, false
+	for _, s := range r.Stores {
+		if inst, ok := s.Find(name, nil, ""); ok {
+			return Plugin{Name: name, Path: inst.Path, SHA256: inst.SHA256, Source: FromStore, Installed: &inst}, nil
+		}
+	}
+	for _, dir := range r.SearchDirs {
+		path := filepath.Join(dir, Prefix+name)
+		if st, err := os.Stat(path); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return Plugin{Name: name, Path: path, Source: FromSearchPath,
+				Warning: fmt.Sprintf("platform %s runs %s, which was not installed with 'neural-host plugins install', so its checksum is not checked", name, path)}, nil
+		}
+	}
+	return Plugin{}, &NotInstalledError{Name: name, Dirs: r.SearchDirs}
+}
+
+func (r *Resolver) resolveLocked(name string, locked *project.Locked) (Plugin, error) {
+	want, ok := locked.Hashes[store.Platform()]
+	if !ok {
+		return Plugin{}, &NotInstalledError{Name: name, Why: fmt.Sprintf("%s pins version %s but has no checksum for %s; run 'neural-host init --mirror DIR' to add it",
+			r.LockPath, locked.Version, store.Platform())}
+	}
+	for _, s := range r.Stores {
+		if inst, ok := s.Find(name, nil, locked.Version); ok {
+			return Plugin{Name: name, Path: inst.Path, SHA256: strings.TrimPrefix(want, "sha256:"), Source: FromLock, Installed: &inst}, nil
+		}
+	}
+	return Plugin{}, &NotInstalledError{Name: name, Why: fmt.Sprintf("%s pins version %s, which is not installed; run 'neural-host init --mirror DIR' or 'neural-host plugins install'",
+		r.LockPath, locked.Version)}
+}
+
+// Names returns every platform name the resolver can find, sorted.
+func (r *Resolver) Names() []string {
+	seen := map[string]bool{}
+	for n := range r.DevOverrides {
+		seen[n] = true
+	}
+	for _, s := range r.Stores {
+		all, _ := s.List()
+		for _, p := range all {
+			seen[p.Name] = true
+		}
+	}
+	for _, dir := range r.SearchDirs {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), Prefix)
+			if !ok || name == "" || strings.ContainsAny(name, "._") {
+				continue
+			}
+			if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+				seen[name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,41 +1,87 @@
 package discovery
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/neural-dsl/neural-host/host/internal/project"
+	"github.com/neural-dsl/neural-host/host/internal/store"
+	"github.com/neural-dsl/neural-host/sdk"
 )
 
-func touch(t *testing.T, dir, name string, mode os.FileMode) {
+func touch(t *testing.T, dir, name string, mode os.FileMode) string {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), nil, mode); err != nil {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("bin"), mode); err != nil {
 		t.Fatal(err)
 	}
+	return p
 }
 
-func TestFind(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	touch(t, a, "neural-plugin-local", 0o755)
-	touch(t, b, "neural-plugin-local", 0o755) // shadowed by a
-	touch(t, b, "neural-plugin-sagemaker", 0o755)
-	touch(t, b, "neural-plugin-notexec", 0o644)
-	touch(t, b, "neural-plugin-x.sha256", 0o755)
-	touch(t, b, "other", 0o755)
-
-	got := Find([]string{a, b, filepath.Join(a, "missing")})
-	want := []Plugin{{"local", filepath.Join(a, "neural-plugin-local")}, {"sagemaker", filepath.Join(b, "neural-plugin-sagemaker")}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
+// install puts a fake binary into a store without starting it.
+func install(t *testing.T, s *store.Store, name, ver string) store.Installed {
+	t.Helper()
+	probe := func(context.Context, string, string) (sdk.Metadata, error) {
+		return sdk.Metadata{Name: name, Version: ver, ProtocolVersion: sdk.ProtocolVersion}, nil
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("got[%d] = %v, want %v", i, got[i], want[i])
+	inst, err := s.Install(context.Background(), strings.NewReader("binary "+name+ver), "test", store.Expect{Name: name}, probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+func TestResolveOrder(t *testing.T) {
+	flat := t.TempDir()
+	s := &store.Store{Dir: t.TempDir()}
+	touch(t, flat, "neural-plugin-local", 0o755)
+	touch(t, flat, "neural-plugin-flat", 0o755)
+	touch(t, flat, "neural-plugin-notexec", 0o644)
+	install(t, s, "local", "0.1.0")
+	newest := install(t, s, "local", "0.10.0")
+	old := install(t, s, "local", "0.9.0")
+	r := &Resolver{Stores: []*store.Store{s}, SearchDirs: []string{flat}, DevOverrides: map[string]string{"dev": "/build/neural-plugin-dev"}}
+
+	tests := []struct {
+		name   string
+		path   string
+		source Source
+		sha    string
+	}{
+		{"local", newest.Path, FromStore, newest.SHA256},
+		{"flat", filepath.Join(flat, "neural-plugin-flat"), FromSearchPath, ""},
+		{"dev", "/build/neural-plugin-dev", FromDevOverride, ""},
+	}
+	for _, tt := range tests {
+		p, err := r.Resolve(tt.name)
+		if err != nil || p.Path != tt.path || p.Source != tt.source || p.SHA256 != tt.sha {
+			t.Errorf("Resolve(%s) = %+v, %v", tt.name, p, err)
+		}
+		if (tt.source != FromStore) != (p.Warning != "") {
+			t.Errorf("Resolve(%s): warning %q", tt.name, p.Warning)
 		}
 	}
-	if p, ok := Lookup([]string{a, b}, "sagemaker"); !ok || p.Path != want[1].Path {
-		t.Errorf("Lookup = %v, %v", p, ok)
+	var nie *NotInstalledError
+	if _, err := r.Resolve("notexec"); !errors.As(err, &nie) {
+		t.Errorf("non-executable file resolved: %v", err)
 	}
-	if _, ok := Lookup([]string{a, b}, "notexec"); ok {
-		t.Error("Lookup found a non-executable file")
+	if got := strings.Join(r.Names(), ","); got != "dev,flat,local" {
+		t.Errorf("Names = %s", got)
+	}
+
+	// A lock file pins a version and its hash.
+	r.Lock = &project.Lock{Plugins: map[string]*project.Locked{"official/local": {Version: "0.9.0",
+		Hashes: map[string]string{store.Platform(): project.Hash("feed")}}}}
+	p, err := r.Resolve("local")
+	if err != nil || p.Path != old.Path || p.SHA256 != "feed" || p.Source != FromLock {
+		t.Errorf("locked: %+v, %v", p, err)
+	}
+	r.Lock.Plugins["official/local"].Version = "2.0.0"
+	if _, err := r.Resolve("local"); !errors.As(err, &nie) || !strings.Contains(err.Error(), "pins version 2.0.0") {
+		t.Errorf("missing locked version: %v", err)
 	}
 }

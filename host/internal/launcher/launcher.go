@@ -5,6 +5,8 @@ package launcher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,16 +16,18 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
+	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
 )
 
 // Manager owns the plugin processes of one command.
 type Manager struct {
-	// Dirs is the plugin search path.
-	Dirs []string
+	// Resolver picks each platform's binary and its expected checksum.
+	Resolver *discovery.Resolver
 	// LogDir receives one NAME.log per plugin.
 	LogDir string
 	// LogLevel is passed to plugins; empty means info.
@@ -38,6 +42,7 @@ type Manager struct {
 	mu      sync.Mutex
 	conns   map[string]*entry
 	secrets []string
+	warned  map[string]bool
 }
 
 type entry struct {
@@ -46,14 +51,20 @@ type entry struct {
 	logFile *os.File
 }
 
-// NotInstalledError says no binary was found for a platform.
-type NotInstalledError struct {
-	Name string
-	Dirs []string
+// ChecksumError says a binary is not the one that was installed or locked.
+type ChecksumError struct {
+	Name, Path       string
+	Expected, Actual string
+	Source           discovery.Source
 }
 
-func (e *NotInstalledError) Error() string {
-	return fmt.Sprintf("launcher: platform %q is not installed (looked for %s%s in %v)", e.Name, discovery.Prefix, e.Name, e.Dirs)
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("refusing to run plugin %s: %s has sha256 %s, but %s expects %s", e.Name, e.Path, e.Actual, e.Source, e.Expected)
+}
+
+// Hint says how to recover.
+func (e *ChecksumError) Hint() string {
+	return "the binary changed after it was installed; reinstall it from a trusted file with 'neural-host plugins install PATH' (which records the new checksum)"
 }
 
 // CrashError says a plugin died during a call.
@@ -98,33 +109,57 @@ func (m *Manager) Get(ctx context.Context, name string) (*plugin.Conn, error) {
 	return e.conn, nil
 }
 
-// Metadata starts the plugin only to read what it says of itself; it is
-// not configured.
-func (m *Manager) Metadata(ctx context.Context, name string) (sdk.Metadata, string, error) {
+// Metadata returns what the plugin says of itself: from its install
+// manifest when it has one, else by starting it (unconfigured).
+func (m *Manager) Metadata(ctx context.Context, name string) (sdk.Metadata, discovery.Plugin, error) {
+	p, err := m.Resolver.Resolve(name)
+	if err != nil {
+		return sdk.Metadata{}, p, err
+	}
+	if p.Installed != nil {
+		return p.Installed.Metadata, p, nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.conns[name]; ok {
-		return e.conn.Metadata(), e.logPath, nil
+		return e.conn.Metadata(), p, nil
 	}
 	e, err := m.launch(ctx, name)
 	if err != nil {
-		return sdk.Metadata{}, "", err
+		return sdk.Metadata{}, p, err
 	}
 	defer e.close()
-	return e.conn.Metadata(), e.logPath, nil
+	return e.conn.Metadata(), p, nil
 }
 
 func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 	cfg := plugin.LaunchConfig{Name: name, StartTimeout: m.StartTimeout}
+	var resolved discovery.Plugin
 	if r, ok := reattach(name); ok {
 		cfg.Reattach = r
 		m.Logger.Warn("attaching to a running plugin for debugging", "plugin", name, "pid", r.Pid)
 	} else {
-		p, ok := discovery.Lookup(m.Dirs, name)
-		if !ok {
-			return nil, &NotInstalledError{Name: name, Dirs: m.Dirs}
+		p, err := m.Resolver.Resolve(name)
+		if err != nil {
+			return nil, err
+		}
+		if p.Warning != "" && !m.warned[name] {
+			m.Logger.Warn(p.Warning)
+			if m.warned == nil {
+				m.warned = map[string]bool{}
+			}
+			m.warned[name] = true
 		}
 		cfg.Path = p.Path
+		if p.SHA256 != "" {
+			// A SecureConfig holds a running hash, so each launch gets its own.
+			sum, err := hex.DecodeString(p.SHA256)
+			if err != nil {
+				return nil, fmt.Errorf("launcher: %s: bad expected checksum %q", name, p.SHA256)
+			}
+			cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+		}
+		resolved = p
 	}
 	if err := os.MkdirAll(m.LogDir, 0o700); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
@@ -144,6 +179,14 @@ func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 	conn, err := plugin.Launch(ctx, cfg)
 	if err != nil {
 		f.Close()
+		if errors.Is(err, plugin.ErrChecksum) {
+			actual, _ := store.FileSHA256(resolved.Path)
+			return nil, &ChecksumError{Name: name, Path: resolved.Path, Expected: resolved.SHA256, Actual: actual, Source: resolved.Source}
+		}
+		var se *sdk.Error
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w; its log is at %s", err, e.logPath)
 	}
 	e.conn = conn

@@ -19,6 +19,32 @@ type File struct {
 	// Platforms maps a platform name to its settings; nil when the file
 	// has none.
 	Platforms map[string]map[string]string `yaml:"platforms"`
+	// DevOverrides maps a plugin name to a binary to run instead of the
+	// installed one, unchecked; nil when there are none.
+	DevOverrides map[string]string `yaml:"dev_overrides"`
+}
+
+// EnvDevOverrides adds dev overrides as NAME=PATH pairs separated by commas.
+const EnvDevOverrides = "NEURAL_DEV_OVERRIDES"
+
+// Overrides merges the file's dev overrides with $NEURAL_DEV_OVERRIDES,
+// which wins.
+func (f File) Overrides(getenv func(string) string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range f.DevOverrides {
+		out[k] = v
+	}
+	for _, pair := range strings.Split(getenv(EnvDevOverrides), ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("settings: $%s: %q is not NAME=PATH", EnvDevOverrides, pair)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
 
 // Load reads the config file at path; a missing file is an empty config.

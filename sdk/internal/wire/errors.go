@@ -58,11 +58,24 @@ func toStatusError(err error) error {
 			break
 		}
 	}
+	// Status travels in HTTP/2 trailers, which have a size limit: an error
+	// that quotes a huge input must not break the connection.
+	msg, detail.Hint = clip(msg), clip(detail.Hint)
 	st, derr := status.New(code, msg).WithDetails(detail)
 	if derr != nil {
 		return status.Error(code, msg)
 	}
 	return st.Err()
+}
+
+// maxErrorText bounds an error message or hint on the wire.
+const maxErrorText = 4 << 10
+
+func clip(s string) string {
+	if len(s) <= maxErrorText {
+		return s
+	}
+	return s[:maxErrorText] + "…"
 }
 
 // fromStatusError turns a gRPC error back into an *sdk.Error. Transport

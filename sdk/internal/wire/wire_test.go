@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +146,13 @@ func TestLogsStreamInOrder(t *testing.T) {
 	}
 	if !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("stream error after entries = %v", err)
+	}
+}
+
+func TestHugeErrorMessageIsClipped(t *testing.T) {
+	c := dial(t, &fake{err: &sdk.Error{Kind: sdk.ErrNotFound, Message: "no job " + strings.Repeat("x", 1<<20)}})
+	_, err := c.Status(context.Background(), "x")
+	if !errors.Is(err, sdk.ErrNotFound) || len(err.Error()) > maxErrorText+16 {
+		t.Errorf("got %d bytes: %.80v", len(err.Error()), err)
 	}
 }
