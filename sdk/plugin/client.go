@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -78,7 +79,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 	}
 	cc := &goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: pluginSets(nil),
+		VersionedPlugins: pluginSets(nil, nil),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,
@@ -112,7 +113,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 	rpc, err := gp.Client()
 	if err != nil {
 		gp.Kill()
-		return nil, launchError(cfg.Name, err)
+		return nil, launchError(cfg.Name, cfg.Path, err)
 	}
 	if rc := gp.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
@@ -144,7 +145,7 @@ func reattachAddr(r *ReattachInfo) (net.Addr, error) {
 }
 
 var (
-	versionMismatchRE = regexp.MustCompile(`Incompatible API version with plugin. Plugin version: (\S+), Client versions: \[?([^\]\n]*)\]?`)
+	versionMismatchRE = regexp.MustCompile(`(?i)incompatible API version with plugin. Plugin version: (\S+), Client versions: \[?([^\]\n]*)\]?`)
 	strayOutputRE     = regexp.MustCompile(`Unrecognized remote plugin message: ([^\n]*)`)
 )
 
@@ -152,7 +153,10 @@ var (
 // differs from the one expected.
 var ErrChecksum = goplugin.ErrChecksumsDoNotMatch
 
-func launchError(name string, err error) error {
+func launchError(name, path string, err error) error {
+	if name == "" {
+		name = filepath.Base(path)
+	}
 	msg := err.Error()
 	switch {
 	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):

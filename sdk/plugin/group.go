@@ -21,7 +21,8 @@ func groupHasLive(pgid int) bool {
 		}
 		s := string(b)
 		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 3 && fields[3] == strconv.Itoa(pgid) && fields[0] != "Z" {
+		// After the command name: state, ppid, pgrp.
+		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" {
 			return true
 		}
 	}

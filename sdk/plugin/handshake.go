@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 
+	"github.com/hashicorp/go-hclog"
+
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/internal/wire"
@@ -27,12 +29,13 @@ const pluginName = "platform"
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	impl sdk.Platform
+	log  hclog.Logger
 }
 
 var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
-	wire.Register(s, p.impl)
+	wire.Register(s, p.impl, p.log)
 	return nil
 }
 
@@ -40,6 +43,6 @@ func (p *grpcPlugin) GRPCClient(ctx context.Context, _ *goplugin.GRPCBroker, con
 	return wire.NewClient(ctx, conn)
 }
 
-func pluginSets(impl sdk.Platform) map[int]goplugin.PluginSet {
-	return map[int]goplugin.PluginSet{sdk.ProtocolVersion: {pluginName: &grpcPlugin{impl: impl}}}
+func pluginSets(impl sdk.Platform, log hclog.Logger) map[int]goplugin.PluginSet {
+	return map[int]goplugin.PluginSet{sdk.ProtocolVersion: {pluginName: &grpcPlugin{impl: impl, log: log}}}
 }

@@ -38,7 +38,7 @@ func Serve(impl sdk.Platform) {
 	})
 	cfg := &goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: pluginSets(impl),
+		VersionedPlugins: pluginSets(impl, logger),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
 			return grpc.NewServer(opts...)

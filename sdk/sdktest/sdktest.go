@@ -12,6 +12,7 @@
 package sdktest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +20,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/neural-dsl/neural-host/sdk"
 	pb "github.com/neural-dsl/neural-host/sdk/internal/platformpb"
+	"github.com/neural-dsl/neural-host/sdk/internal/wire"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -46,6 +50,9 @@ type Config struct {
 	LongJob sdk.JobSpec
 	// StartTimeout bounds the plugin's start; zero means 30 seconds.
 	StartTimeout time.Duration
+	// CallGrace is how long a call may go on after its context ends; zero
+	// means 10 seconds.
+	CallGrace time.Duration
 }
 
 // Result is the outcome of one check.
@@ -62,6 +69,25 @@ type checker struct {
 	cfg     Config
 	conn    *plugin.Conn
 	results []Result
+	// logs collects the plugin's log, where the SDK notes how calls end.
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) contains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Contains(b.buf.Bytes(), []byte(s))
 }
 
 func (c *checker) add(check string, err error, okDetail string) bool {
@@ -76,9 +102,10 @@ func (c *checker) add(check string, err error, okDetail string) bool {
 // Check runs every check in order and returns their results. Checks that
 // need a running plugin are not run if it does not start.
 func Check(ctx context.Context, cfg Config) []Result {
-	c := &checker{cfg: cfg}
-	conn, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: cfg.Binary, StartTimeout: cfg.StartTimeout,
-		Env: append(os.Environ(), cfg.Env...)})
+	c := &checker{cfg: cfg, logs: &syncBuffer{}}
+	logger := hclog.New(&hclog.LoggerOptions{Output: c.logs, Level: hclog.Trace, JSONFormat: true})
+	conn, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: cfg.Binary, StartTimeout: cfg.StartTimeout, Logger: logger,
+		Env: append(append(os.Environ(), plugin.EnvLogLevel+"=debug"), cfg.Env...)})
 	if !c.add("handshake", err, "the plugin started and completed the go-plugin handshake") {
 		return c.results
 	}
@@ -271,6 +298,10 @@ func (c *checker) jobs(ctx context.Context) {
 	c.add("idempotent submit", err, "a repeated key returned job "+first.ID)
 
 	// A followed log stream must end when its context does.
+	grace := c.cfg.CallGrace
+	if grace == 0 {
+		grace = 10 * time.Second
+	}
 	lctx, cancel := context.WithTimeout(ctx, time.Second)
 	done := make(chan error, 1)
 	go func() {
@@ -283,10 +314,21 @@ func (c *checker) jobs(ctx context.Context) {
 		} else {
 			err = nil
 		}
-	case <-time.After(10 * time.Second):
-		err = errors.New("a followed Logs call went on 9s after its context ended")
+	case <-time.After(time.Second + grace):
+		err = fmt.Errorf("a followed Logs call went on %s after its context ended", grace)
 	}
 	cancel()
+	// The client gives up at once; the plugin's handler must stop too,
+	// which the SDK notes in the plugin's log.
+	if err == nil {
+		deadline := time.Now().Add(grace)
+		for !c.logs.contains(wire.MsgCancelledReturned) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !c.logs.contains(wire.MsgCancelledReturned) {
+			err = fmt.Errorf("the plugin's Logs handler went on for %s after its context ended; watch ctx.Done()", grace)
+		}
+	}
 	c.add("context cancellation", err, "a followed Logs call ended with its context")
 
 	_, err = c.conn.Cancel(ctx, first.ID)

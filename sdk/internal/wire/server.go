@@ -2,6 +2,9 @@ package wire
 
 import (
 	"context"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/neural-dsl/neural-host/sdk"
 	pb "github.com/neural-dsl/neural-host/sdk/internal/platformpb"
@@ -9,9 +12,13 @@ import (
 )
 
 // Register serves impl on s: the Platform service always, and each optional
-// service whose interface impl implements.
-func Register(s *grpc.Server, impl sdk.Platform) {
-	pb.RegisterPlatformServer(s, &platformServer{impl: impl})
+// service whose interface impl implements. Logger receives the SDK's own
+// notes about the plugin's behaviour; nil discards them.
+func Register(s *grpc.Server, impl sdk.Platform, logger hclog.Logger) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	pb.RegisterPlatformServer(s, &platformServer{impl: impl, log: logger})
 	if f, ok := impl.(sdk.FileTransfer); ok {
 		pb.RegisterFilesServer(s, &filesServer{impl: f})
 	}
@@ -42,6 +49,38 @@ func Describe(impl sdk.Platform) sdk.Metadata {
 type platformServer struct {
 	pb.UnimplementedPlatformServer
 	impl sdk.Platform
+	log  hclog.Logger
+}
+
+// Messages the conformance suite looks for in a plugin's log.
+const (
+	MsgCancelledReturned = "cancelled call returned"
+	MsgCancelIgnored     = "call ignored its cancelled context"
+)
+
+// IgnoredCancelAfter is how long a call may run on after its context ends
+// before the SDK reports it.
+var IgnoredCancelAfter = 10 * time.Second
+
+// watchCancel notes how a long call answers the end of its context: it
+// returns the func to call when the call returns.
+func (s *platformServer) watchCancel(ctx context.Context, rpc string) func() {
+	returned := make(chan struct{})
+	go func() {
+		select {
+		case <-returned:
+			return
+		case <-ctx.Done():
+		}
+		cancelled := time.Now()
+		select {
+		case <-returned:
+			s.log.Debug(MsgCancelledReturned, "rpc", rpc, "after", time.Since(cancelled))
+		case <-time.After(IgnoredCancelAfter):
+			s.log.Warn(MsgCancelIgnored, "rpc", rpc, "after", IgnoredCancelAfter)
+		}
+	}()
+	return func() { close(returned) }
 }
 
 func (s *platformServer) GetMetadata(context.Context, *pb.GetMetadataRequest) (*pb.Metadata, error) {
@@ -93,6 +132,7 @@ func (s *platformServer) Result(ctx context.Context, req *pb.JobRequest) (*pb.Jo
 }
 
 func (s *platformServer) Logs(req *pb.LogsRequest, stream grpc.ServerStreamingServer[pb.LogEntry]) error {
+	defer s.watchCancel(stream.Context(), "Logs")()
 	err := s.impl.Logs(stream.Context(), sdk.LogsRequest{ID: req.GetId(), Cursor: req.GetCursor(), Follow: req.GetFollow()},
 		func(e sdk.LogEntry) error { return stream.Send(toLogEntry(e)) })
 	return toStatusError(err)

@@ -56,7 +56,7 @@ func dial(t *testing.T, impl sdk.Platform) *Client {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	Register(srv, impl)
+	Register(srv, impl, nil)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///buf", grpc.WithTransportCredentials(insecure.NewCredentials()),
