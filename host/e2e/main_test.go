@@ -43,7 +43,8 @@ func build(dir string) error {
 	if err != nil {
 		return err
 	}
-	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local"} {
+	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
+		"./sdk/sdktest/testdata/testplugin": "testplugin/neural-plugin-testplugin"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
 		cmd.Dir = root
 		if b, err := cmd.CombinedOutput(); err != nil {

@@ -141,8 +141,8 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 			var se *sdk.Error
 			if errors.As(problem, &se) {
 				pr = output.Problem{Field: se.Field, Message: redact(se.Message), Hint: redact(se.Hint)}
-			} else if h, ok := problem.(hinter); ok {
-				pr.Hint = h.Hint()
+			} else if h := hintOf(problem); h != "" {
+				pr.Hint = h
 			}
 			if i == 0 {
 				body.Field, body.Hint = pr.Field, pr.Hint
@@ -163,8 +163,8 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(msg), redact(se.Hint))
 			continue
 		}
-		if h, ok := problem.(hinter); ok {
-			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(problem.Error()), redact(h.Hint()))
+		if h := hintOf(problem); h != "" {
+			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(problem.Error()), redact(h))
 			continue
 		}
 		fmt.Fprintf(w, "error: %s\n", redact(problem.Error()))
@@ -173,6 +173,14 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 
 // hinter is an error that knows how the user can recover.
 type hinter interface{ Hint() string }
+
+func hintOf(err error) string {
+	var h hinter
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
 
 // flatten splits joined errors into their parts.
 func flatten(err error) []error {
