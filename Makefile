@@ -8,7 +8,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 PLUGINS := $(notdir $(patsubst %/VERSION,%,$(wildcard plugins/*/VERSION)))
 
-.PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools deps
+.PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools deps release
 
 all: build
 
@@ -56,6 +56,10 @@ deps:
 	for d in host/cmd/neural-host $(addprefix plugins/,$(PLUGINS)); do \
 	  $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d > $$d/deps.txt; \
 	done
+
+# Cross-built archives of the host and every plugin, with SHA256SUMS, in dist/.
+release:
+	./scripts/release.sh
 
 bench:
 	./scripts/bench.sh
