@@ -41,7 +41,8 @@ func build(dir string) error {
 		"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
 		"./bench/hello/plugin": "hello-plugin", "./bench/hello/host": "hello-host",
 	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		// Built as scripts/release.sh builds what users install.
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, out), pkg)
 		cmd.Dir = ".."
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
@@ -67,15 +68,58 @@ func BenchmarkHelloPlugin(b *testing.B) {
 	}
 }
 
-// BenchmarkJobStatus is one full `neural-host job status local:ID`.
-func BenchmarkJobStatus(b *testing.B) {
+// home is a user's environment with the local plugin installed.
+func home(b *testing.B) []string {
 	root := b.TempDir()
 	env := append(os.Environ(), "XDG_STATE_HOME="+root+"/state", "XDG_DATA_HOME="+root+"/data",
 		"XDG_CONFIG_HOME="+root+"/config")
-	host := filepath.Join(bin, "neural-host")
-	install := exec.Command(host, "plugins", "install", filepath.Join(bin, "neural-plugin-local"))
+	install := exec.Command(filepath.Join(bin, "neural-host"), "plugins", "install", filepath.Join(bin, "neural-plugin-local"))
 	install.Env = env
 	runOrFail(b, install)
+	return env
+}
+
+// BenchmarkPluginsList is `neural-host plugins list` with seven plugins
+// installed: the local plugin and six more entries made from its install.
+func BenchmarkPluginsList(b *testing.B) {
+	env := home(b)
+	var data string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_DATA_HOME="); ok {
+			data = v
+		}
+	}
+	src := filepath.Join(data, "neural", "plugins", "official", "local")
+	for i := 1; i <= 6; i++ {
+		name := fmt.Sprintf("copy%d", i)
+		dst := filepath.Join(data, "neural", "plugins", "official", name)
+		if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		manifests, _ := filepath.Glob(filepath.Join(dst, "*", "*", "manifest.json"))
+		for _, m := range manifests {
+			body, _ := os.ReadFile(m)
+			os.WriteFile(m, []byte(strings.Replace(string(body), `"name": "local"`, `"name": "`+name+`"`, 1)), 0o644)
+			os.Rename(filepath.Join(filepath.Dir(m), "neural-plugin-local"), filepath.Join(filepath.Dir(m), "neural-plugin-"+name))
+		}
+	}
+	host := filepath.Join(bin, "neural-host")
+	b.ResetTimer()
+	for b.Loop() {
+		cmd := exec.Command(host, "plugins", "list")
+		cmd.Env = env
+		if out := runOrFail(b, cmd); strings.Count(out, "installed") != 7 {
+			b.Fatalf("want 7 plugins listed:\n%s", out)
+		}
+	}
+}
+
+// BenchmarkJobStatus is one full `neural-host job status local:ID`,
+// including the plugin's checksum check.
+func BenchmarkJobStatus(b *testing.B) {
+	env := home(b)
+	root := b.TempDir()
+	host := filepath.Join(bin, "neural-host")
 	spec := filepath.Join(root, "job.yaml")
 	os.WriteFile(spec, []byte("kind: command\ncommand: [\"true\"]\n"), 0o644)
 	submit := exec.Command(host, "job", "submit", spec, "-p", "local", "--wait", "-o", "json")

@@ -11,4 +11,5 @@ awk '
     if (floor == "") { print "no floor measured"; exit 1 }
     printf "\nfloor (hello-world plugin call): %.2f ms\n", floor/1e6
     printf "job status local:ID:             %.2f ms  ratio %.2fx  (goal <= 1.30x)\n", ns["BenchmarkJobStatus"]/1e6, ns["BenchmarkJobStatus"]/floor
+    printf "plugins list, 7 installed:       %.2f ms  ratio %.2fx to job status  (goal <= 1.50x)\n", ns["BenchmarkPluginsList"]/1e6, ns["BenchmarkPluginsList"]/ns["BenchmarkJobStatus"]
   }' <<<"$out"

@@ -221,7 +221,7 @@ func (c *Conn) Shutdown() ShutdownReport {
 		_ = rpc.Close()
 		deadline := time.Now().Add(2 * time.Second)
 		for !c.client.Exited() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}
 	r.Graceful = c.client.Exited()
