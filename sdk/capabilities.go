@@ -131,6 +131,9 @@ type PriceFilter struct {
 }
 
 // PriceRow is one dated catalog entry. Prices are estimates in US dollars.
+// A row with an empty InstanceType prices one accelerator billed apart from
+// its machine. OnDemandUSD zero is a real zero; a plugin that does not know
+// a price leaves the row out (package prices reads and compares catalogs).
 type PriceRow struct {
 	InstanceType string
 	GPUType      string

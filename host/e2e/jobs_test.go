@@ -412,3 +412,26 @@ func mustLook(t *testing.T, name string) string {
 }
 
 var _ = time.Second
+
+func TestWaitInterruptedLeavesJobRunning(t *testing.T) {
+	e := newEnv(t)
+	j := e.submit(e.writeSpec("kind: command\ncommand: [sh, -c, 'echo ready; sleep 300']\n", map[string]string{}))
+	cmd := e.command("job", "wait", j.Ref, "--follow")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	lines, _ := startLines(t, cmd)
+	if got := lines.next(); got != "ready" {
+		t.Fatalf("got %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "keeps running") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if st := e.status(j.Ref); st.State != "running" {
+		t.Errorf("Ctrl-C during wait changed the job: %s", st.State)
+	}
+}

@@ -97,7 +97,7 @@ func newApp(version string, st Streams) *cli.App {
 			return setup(c, version, st)
 		},
 		Commands: []*cli.Command{
-			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), jobCommand(), filesCommand(), endpointCommand(), versionCommand(),
+			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), jobCommand(), costCommand(), filesCommand(), endpointCommand(), versionCommand(),
 		},
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -42,10 +42,15 @@ func jobCommand() *cli.Command {
 			{Name: "submit", Usage: "submit a job", ArgsUsage: "SPEC (a neural-job.yaml, a .py script or a .neural model)",
 				Flags: append(append([]cli.Flag(nil), specFlags...),
 					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+					&cli.Float64Flag{Name: "max-cost", Usage: "refuse the job, sending nothing, if its cost bound (price × max runtime) may exceed `USD`"},
 					&cli.BoolFlag{Name: "wait", Usage: "wait for the job to end; the exit code says how it ended"},
 					&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "stream the job's output until it ends (implies --wait)"},
 				), Action: jobSubmit},
 			{Name: "status", Usage: "show jobs' states", ArgsUsage: "PLATFORM:ID...", Action: jobStatus},
+			{Name: "schema", Usage: "print the JSON Schema of job spec files, for editors", Action: func(c *cli.Context) error {
+				_, err := sess(c).out.Out.Write(jobspec.Schema)
+				return err
+			}},
 			{Name: "result", Usage: "show a job's metrics, artifacts and outcome", ArgsUsage: "PLATFORM:ID", Action: jobResult},
 			{Name: "logs", Usage: "print a job's output", ArgsUsage: "PLATFORM:ID", Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing until the job ends"},
@@ -71,8 +76,12 @@ func jobCommand() *cli.Command {
 }
 
 // loadSpec reads SPEC, applies flag overrides and validates everything that
-// can be checked without a plugin.
-func loadSpec(c *cli.Context) (*jobspec.Spec, string, error) {
+// can be checked without a plugin, including that a platform is named.
+func loadSpec(c *cli.Context) (*jobspec.Spec, string, error) { return loadSpecFor(c, true) }
+
+// loadSpecFor is loadSpec; needPlatform says whether a missing platform is
+// an error.
+func loadSpecFor(c *cli.Context, needPlatform bool) (*jobspec.Spec, string, error) {
 	if c.NArg() != 1 {
 		return nil, "", usageError("give exactly one SPEC: a job spec file, a .py script or a .neural model")
 	}
@@ -117,7 +126,7 @@ func loadSpec(c *cli.Context) (*jobspec.Spec, string, error) {
 	if platform == "" {
 		platform = spec.Platform
 	}
-	if platform == "" {
+	if platform == "" && needPlatform {
 		return nil, "", &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "platform", Message: "no platform given",
 			Hint: "pass --platform NAME or set platform: in the spec; 'neural-host platforms' lists the installed ones"}
 	}
@@ -181,11 +190,19 @@ func plan(c *cli.Context) (*session, sdk.Platform, *jobspec.Spec, string, sdk.Pl
 	if err != nil {
 		return s, nil, nil, "", sdk.Plan{}, spec.Describe(err)
 	}
+	if err := applyOverride(platform, &p); err != nil {
+		return s, nil, nil, "", sdk.Plan{}, err
+	}
+	if c.IsSet("max-cost") {
+		if err := checkBudget(spec.JobSpec, p, c.Float64("max-cost")); err != nil {
+			return s, nil, nil, "", sdk.Plan{}, err
+		}
+	}
 	return s, conn, spec, platform, p, nil
 }
 
 func printPlan(s *session, platform string, spec *jobspec.Spec, p sdk.Plan) {
-	shape := output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours())
+	shape := output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()*float64(max(spec.Resources.Nodes, 1)))
 	w := s.out.Out
 	for i, r := range shape.Requests {
 		fmt.Fprintf(w, "Request %d: %s", i+1, r.Operation)
@@ -220,7 +237,7 @@ func jobPlan(c *cli.Context) error {
 		return err
 	}
 	if s.out.Format == output.JSON {
-		return s.out.JSON(output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()))
+		return s.out.JSON(output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()*float64(max(spec.Resources.Nodes, 1))))
 	}
 	printPlan(s, platform, spec, p)
 	return nil

@@ -233,3 +233,33 @@ func nonNil(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// Estimate is the JSON shape of cost estimate.
+type Estimate struct {
+	Platform     string   `json:"platform"`
+	InstanceType string   `json:"instance_type"`
+	Known        bool     `json:"known"`
+	USDPerHour   float64  `json:"usd_per_hour"`
+	Hours        float64  `json:"hours"`
+	TotalUSD     *float64 `json:"total_usd"`
+	Source       string   `json:"source"`
+	AsOf         string   `json:"as_of"`
+	Estimate     bool     `json:"estimate"`
+}
+
+// Offer is one platform's row of cost compare.
+type Offer struct {
+	Platform     string   `json:"platform"`
+	Known        bool     `json:"known"`
+	InstanceType string   `json:"instance_type"`
+	GPUType      string   `json:"gpu_type"`
+	GPUs         int      `json:"gpus"`
+	Region       string   `json:"region"`
+	USDPerHour   float64  `json:"usd_per_hour"`
+	TotalUSD     *float64 `json:"total_usd"`
+	Spot         bool     `json:"spot"`
+	Detail       string   `json:"detail"`
+	Source       string   `json:"source"`
+	AsOf         string   `json:"as_of"`
+	Estimate     bool     `json:"estimate"`
+}

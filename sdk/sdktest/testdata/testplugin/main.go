@@ -1,22 +1,29 @@
 // Command neural-plugin-testplugin is a small in-memory plugin for testing
 // the conformance suite and the host. $TESTPLUGIN_MODE makes it break one
 // rule of the contract; empty keeps every rule. $TESTPLUGIN_VERSION sets
-// the version it reports.
+// the version it reports. Its name comes from its file name, so copies
+// named neural-plugin-X are platform X. $TESTPLUGIN_PRICES is a directory
+// whose X.csv is platform X's price catalog; $TESTPLUGIN_CALLS is a file
+// each Submit is recorded in.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 	"google.golang.org/grpc"
 )
 
@@ -34,21 +41,60 @@ func (p *platform) Metadata() sdk.Metadata {
 	if v == "" {
 		v = "1.0.0"
 	}
-	return sdk.Metadata{Name: "testplugin", Version: v, Description: "An in-memory plugin for tests.",
-		Capabilities: sdk.Capabilities{LogFollow: true}}
+	return sdk.Metadata{Name: name(), Version: v, Description: "An in-memory plugin for tests.",
+		Capabilities: sdk.Capabilities{LogFollow: true, Plan: true}}
+}
+
+func name() string {
+	n, ok := strings.CutPrefix(filepath.Base(os.Args[0]), "neural-plugin-")
+	if !ok {
+		return "testplugin"
+	}
+	return n
+}
+
+func (p *platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
+	dir := os.Getenv("TESTPLUGIN_PRICES")
+	if dir == "" {
+		return nil, nil
+	}
+	file, err := os.Open(filepath.Join(dir, name()+".csv"))
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	rows, err := prices.Parse(file)
+	return prices.Filter(rows, f), err
 }
 
 func (p *platform) Configure(context.Context, sdk.Config) error { return nil }
 func (p *platform) CheckAuth(context.Context) (sdk.AuthInfo, error) {
 	return sdk.AuthInfo{Identity: "tester"}, nil
 }
-func (p *platform) Plan(context.Context, sdk.JobSpec) (sdk.Plan, error) {
-	return sdk.Plan{}, sdk.Errorf(sdk.ErrUnsupported, "no plan")
+func (p *platform) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
+	if err := spec.Validate(); err != nil {
+		return sdk.Plan{}, err
+	}
+	body, _ := json.MarshalIndent(map[string]any{"name": spec.Name, "instance_type": spec.Resources.InstanceType}, "", "  ")
+	plan := sdk.Plan{Requests: []sdk.PlannedRequest{{Operation: "CreateJob", Body: string(body)}}, InstanceType: spec.Resources.InstanceType}
+	rows, err := p.Prices(ctx, sdk.PriceFilter{InstanceType: spec.Resources.InstanceType})
+	if err == nil && len(rows) > 0 && spec.Resources.InstanceType != "" {
+		plan.HourlyPrice = sdk.Price{Known: true, USDPerHour: rows[0].OnDemandUSD, Source: rows[0].Source, AsOf: rows[0].AsOf}
+	}
+	return plan, nil
 }
 
 func (p *platform) Submit(_ context.Context, spec sdk.JobSpec) (sdk.JobStatus, error) {
 	if err := spec.Validate(); err != nil {
 		return sdk.JobStatus{}, err
+	}
+	if calls := os.Getenv("TESTPLUGIN_CALLS"); calls != "" {
+		f, err := os.OpenFile(calls, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return sdk.JobStatus{}, err
+		}
+		fmt.Fprintln(f, "Submit", spec.Name)
+		f.Close()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
