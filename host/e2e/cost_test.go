@@ -40,7 +40,7 @@ func priced(t *testing.T) *env {
 type offer struct {
 	Platform   string
 	Known      bool
-	USDPerHour float64 `json:"usd_per_hour"`
+	USDPerHour float64  `json:"usd_per_hour"`
 	TotalUSD   *float64 `json:"total_usd"`
 	Detail     string
 }
