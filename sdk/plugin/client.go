@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -50,9 +49,9 @@ type LaunchConfig struct {
 	// StartTimeout bounds how long the plugin may take to start; zero means
 	// 30 seconds.
 	StartTimeout time.Duration
-	// SecureConfig, when non-nil, is checked against the binary before it
-	// starts.
-	SecureConfig *goplugin.SecureConfig
+	// SHA256 is the binary's expected sha256; nil skips the check. The
+	// binary is hashed afresh at every launch and not started on a mismatch.
+	SHA256 []byte
 	// Env is added to the plugin's environment.
 	Env []string
 }
@@ -85,18 +84,16 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		Managed:          true,
 		Logger:           cfg.Logger,
 		StartTimeout:     cfg.StartTimeout,
-		SecureConfig:     cfg.SecureConfig,
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
 	}
 	owned := cfg.Reattach == nil
 	if owned {
-		cmd := exec.Command(cfg.Path)
-		cmd.Env = cfg.Env
-		// Its own process group, so that shutdown can kill everything the
-		// plugin started and a terminal's Ctrl-C reaches only the host.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cc.Cmd = cmd
+		var verified <-chan error
+		if cfg.SHA256 != nil {
+			verified = hashFile(cfg.Path, cfg.SHA256)
+		}
+		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, verified)
 	} else {
 		addr, err := reattachAddr(cfg.Reattach)
 		if err != nil {
@@ -149,18 +146,14 @@ var (
 	strayOutputRE     = regexp.MustCompile(`Unrecognized remote plugin message: ([^\n]*)`)
 )
 
-// ErrChecksum is matched by a launch refused because the binary's sha256
-// differs from the one expected.
-var ErrChecksum = goplugin.ErrChecksumsDoNotMatch
-
 func launchError(name, path string, err error) error {
 	if name == "" {
 		name = filepath.Base(path)
 	}
 	msg := err.Error()
 	switch {
-	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):
-		return fmt.Errorf("plugin: %s: %w", name, err)
+	case errors.Is(err, ErrChecksum):
+		return err
 	case versionMismatchRE.MatchString(msg):
 		m := versionMismatchRE.FindStringSubmatch(msg)
 		return &sdk.Error{Kind: sdk.ErrUnsupported, Message: fmt.Sprintf("plugin %s speaks plugin protocol %s; this neural-host speaks %s", name, m[1], strings.TrimSpace(m[2])),

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/flock"
 	"github.com/neural-dsl/neural-host/host/internal/output"
@@ -68,8 +66,7 @@ func probe(s *session) store.Probe {
 		if err != nil {
 			return sdk.Metadata{}, err
 		}
-		conn, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: path, StartTimeout: s.mgr.StartTimeout,
-			SecureConfig: &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}})
+		conn, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: path, StartTimeout: s.mgr.StartTimeout, SHA256: want})
 		if err != nil {
 			return sdk.Metadata{}, err
 		}

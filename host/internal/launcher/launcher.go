@@ -5,7 +5,6 @@ package launcher
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
 	"github.com/neural-dsl/neural-host/host/internal/store"
@@ -152,12 +150,11 @@ func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 		}
 		cfg.Path = p.Path
 		if p.SHA256 != "" {
-			// A SecureConfig holds a running hash, so each launch gets its own.
 			sum, err := hex.DecodeString(p.SHA256)
 			if err != nil {
 				return nil, fmt.Errorf("launcher: %s: bad expected checksum %q", name, p.SHA256)
 			}
-			cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+			cfg.SHA256 = sum
 		}
 		resolved = p
 	}
