@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,9 @@ func deps(t *testing.T, pkg string) []string {
 	if err != nil {
 		t.Fatalf("go list %s: %v", pkg, err)
 	}
-	return strings.Fields(string(out))
+	list := strings.Fields(string(out))
+	sort.Strings(list)
+	return list
 }
 
 func TestHostLinksNoCloudSDK(t *testing.T) {
