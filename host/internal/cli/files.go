@@ -151,12 +151,7 @@ func printEndpoint(s *session, e output.Endpoint) error {
 }
 
 func endpointDeploy(c *cli.Context) error {
-	s := sess(c)
-	name, err := endpointName(c)
-	if err != nil {
-		return err
-	}
-	conn, err := s.mgr.Get(c.Context, c.String("platform"))
+	s, name, conn, err := endpointTarget(c)
 	if err != nil {
 		return err
 	}
@@ -169,13 +164,22 @@ func endpointDeploy(c *cli.Context) error {
 	return printEndpoint(s, output.EndpointOf(c.String("platform"), e))
 }
 
-func endpointGet(c *cli.Context) error {
+// endpointTarget returns the endpoint NAME argument and its platform's plugin.
+func endpointTarget(c *cli.Context) (*session, string, sdk.Deployer, error) {
 	s := sess(c)
 	name, err := endpointName(c)
 	if err != nil {
-		return err
+		return s, "", nil, err
 	}
 	conn, err := s.mgr.Get(c.Context, c.String("platform"))
+	if err != nil {
+		return s, "", nil, err
+	}
+	return s, name, conn, nil
+}
+
+func endpointGet(c *cli.Context) error {
+	s, name, conn, err := endpointTarget(c)
 	if err != nil {
 		return err
 	}
@@ -223,12 +227,7 @@ func endpointList(c *cli.Context) error {
 }
 
 func endpointDelete(c *cli.Context) error {
-	s := sess(c)
-	name, err := endpointName(c)
-	if err != nil {
-		return err
-	}
-	conn, err := s.mgr.Get(c.Context, c.String("platform"))
+	s, name, conn, err := endpointTarget(c)
 	if err != nil {
 		return err
 	}
