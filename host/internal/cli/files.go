@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"path/filepath"
 
 	"github.com/neural-dsl/neural-host/host/internal/output"
@@ -124,7 +125,8 @@ func endpointCommand() *cli.Command {
 				&cli.StringFlag{Name: "instance-type", Usage: "serving instance type"},
 				&cli.IntFlag{Name: "min-replicas", Value: 1}, &cli.IntFlag{Name: "max-replicas", Value: 1},
 				&cli.BoolFlag{Name: "scale-to-zero"},
-				&cli.StringSliceFlag{Name: "option", Usage: "platform option `KEY=VALUE`"},
+				&cli.StringSliceFlag{Name: "option", Usage: "platform option `KEY=VALUE` (repeatable)"},
+				&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `NAME=VALUE` in the serving container (repeatable)"},
 				&cli.BoolFlag{Name: "no-wait", Usage: "return once the platform accepted the request"},
 			}, Action: endpointDeploy},
 			{Name: "get", Usage: "show an endpoint", ArgsUsage: "NAME", Flags: []cli.Flag{platformFlag}, Action: endpointGet},
@@ -157,6 +159,25 @@ func endpointDeploy(c *cli.Context) error {
 	}
 	spec := sdk.DeploySpec{Name: name, ModelURI: c.String("model"), InstanceType: c.String("instance-type"),
 		MinReplicas: c.Int("min-replicas"), MaxReplicas: c.Int("max-replicas"), ScaleToZero: c.Bool("scale-to-zero"), Wait: !c.Bool("no-wait")}
+	for _, f := range []struct {
+		flag string
+		dst  *map[string]string
+	}{{"option", &spec.Options}, {"env", &spec.Env}} {
+		for _, kv := range c.StringSlice(f.flag) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return usageError(fmt.Sprintf("--%s %q: write KEY=VALUE", f.flag, kv))
+			}
+			if *f.dst == nil {
+				*f.dst = map[string]string{}
+			}
+			(*f.dst)[k] = v
+		}
+	}
+	if spec.MinReplicas < 0 || spec.MaxReplicas < spec.MinReplicas {
+		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "max-replicas", Message: fmt.Sprintf("replicas %d..%d is not a range", spec.MinReplicas, spec.MaxReplicas),
+			Hint: "set --min-replicas to 0 or more and --max-replicas to at least that"}
+	}
 	e, err := conn.Deploy(c.Context, spec)
 	if err != nil {
 		return err
