@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+var (
+	// testCert is the fakes' TLS certificate, trusted via SSL_CERT_FILE.
+	testCert *testTLS
+	// binDir holds neural-host and neural-plugin-vertex, built once.
+	binDir string
+	// buildErr fails the tests that need the binaries; the others still
+	// run when another package of the repository does not build.
+	buildErr error
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envGCSChild) != "" {
+		gcsChildMain()
+		return
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "neural-vertex-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if testCert, err = newTestTLS(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Before any TLS use: Go reads the trusted roots once per process.
+	os.Setenv("SSL_CERT_FILE", testCert.caFile)
+	binDir = filepath.Join(dir, "bin")
+	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/vertex": "neural-plugin-vertex"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
+		cmd.Dir = filepath.Join("..", "..")
+		if b, err := cmd.CombinedOutput(); err != nil && buildErr == nil {
+			buildErr = fmt.Errorf("building %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return m.Run()
+}
+
+// needBinaries fails the test when TestMain could not build the binaries.
+func needBinaries(t *testing.T) {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
