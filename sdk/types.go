@@ -318,8 +318,9 @@ type Plan struct {
 	Requests []PlannedRequest
 	// InstanceType is the machine the job would run on, as resolved.
 	InstanceType string
-	// HourlyPrice is the price of that machine; Known is false when the
-	// plugin has no price for it.
+	// HourlyPrice is what the whole job costs per hour as planned: every
+	// node, GPU and platform charge the plugin knows of. Known is false when
+	// any part of it is unknown.
 	HourlyPrice Price
 	Warnings    []string
 }

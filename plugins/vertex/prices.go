@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 // pricesCSV holds list prices for Vertex AI custom training, in US dollars
@@ -30,39 +29,18 @@ func mustParseCatalog(text string) []sdk.PriceRow {
 }
 
 func parseCatalog(text string) ([]sdk.PriceRow, error) {
-	recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	rows, err := prices.Parse(strings.NewReader(text))
 	if err != nil {
 		return nil, fmt.Errorf("vertex: prices.csv: %w", err)
 	}
-	want := "instance_type,gpu_type,gpus,vcpus,memory_gb,region,on_demand_usd,spot_usd,source,as_of"
-	if len(recs) == 0 || strings.Join(recs[0], ",") != want {
-		return nil, fmt.Errorf("vertex: prices.csv: header must be %s", want)
+	for i, row := range rows {
+		// Google bills a GPU apart from its machine, and a missing price is
+		// no row at all: every row here prices one or the other.
+		if row.OnDemandUSD <= 0 || row.Region == "" || (row.InstanceType == "") == (row.GPUType == "") || (row.InstanceType != "" && row.GPUs > 0) {
+			return nil, fmt.Errorf("vertex: prices.csv row %d: a row prices either a machine without GPUs or one GPU, with a positive price and a region", i+1)
+		}
 	}
-	var out []sdk.PriceRow
-	for i, r := range recs[1:] {
-		line := i + 2
-		num := func(s string) float64 {
-			if s == "" {
-				return 0
-			}
-			v, e := strconv.ParseFloat(s, 64)
-			if e != nil || v < 0 {
-				err = fmt.Errorf("vertex: prices.csv line %d: %q is not a price or size", line, s)
-			}
-			return v
-		}
-		gpus, _ := strconv.Atoi(r[2])
-		row := sdk.PriceRow{InstanceType: r[0], GPUType: r[1], GPUs: gpus, VCPUs: num(r[3]), MemoryGB: num(r[4]), Region: r[5],
-			OnDemandUSD: num(r[6]), SpotUSD: num(r[7]), Source: r[8], AsOf: r[9]}
-		if err != nil {
-			return nil, err
-		}
-		if row.OnDemandUSD <= 0 || row.Region == "" || row.Source == "" || row.AsOf == "" || (row.InstanceType == "") == (row.GPUType == "") {
-			return nil, fmt.Errorf("vertex: prices.csv line %d: a row prices either a machine or a GPU, with a positive price, region, source and date", line)
-		}
-		out = append(out, row)
-	}
-	return out, nil
+	return rows, nil
 }
 
 func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {

@@ -52,13 +52,13 @@ func applyOverride(platform string, p *sdk.Plan) error {
 	return nil
 }
 
-// costBound is the most the job can cost: hourly price × max runtime.
+// costBound is the most the job can cost: the plan's hourly price (for
+// every node) × max runtime.
 func costBound(spec sdk.JobSpec, p sdk.Plan) (float64, bool) {
 	if !p.HourlyPrice.Known || spec.Resources.MaxRuntime <= 0 {
 		return 0, false
 	}
-	nodes := max(spec.Resources.Nodes, 1)
-	return p.HourlyPrice.USDPerHour * spec.Resources.MaxRuntime.Hours() * float64(nodes), true
+	return p.HourlyPrice.USDPerHour * spec.Resources.MaxRuntime.Hours(), true
 }
 
 // checkBudget refuses a job whose cost bound is over maxCost or unknown.
@@ -127,7 +127,7 @@ func costEstimate(c *cli.Context) error {
 	est := output.Estimate{Platform: platform, InstanceType: p.InstanceType, Hours: hours, Known: p.HourlyPrice.Known,
 		USDPerHour: p.HourlyPrice.USDPerHour, Source: p.HourlyPrice.Source, AsOf: p.HourlyPrice.AsOf, Estimate: true}
 	if est.Known {
-		total := p.HourlyPrice.USDPerHour * hours * float64(max(spec.Resources.Nodes, 1))
+		total := p.HourlyPrice.USDPerHour * hours
 		est.TotalUSD = &total
 	}
 	if s.out.Format == output.JSON {

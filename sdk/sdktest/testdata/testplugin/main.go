@@ -79,7 +79,8 @@ func (p *platform) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error)
 	plan := sdk.Plan{Requests: []sdk.PlannedRequest{{Operation: "CreateJob", Body: string(body)}}, InstanceType: spec.Resources.InstanceType}
 	rows, err := p.Prices(ctx, sdk.PriceFilter{InstanceType: spec.Resources.InstanceType})
 	if err == nil && len(rows) > 0 && spec.Resources.InstanceType != "" {
-		plan.HourlyPrice = sdk.Price{Known: true, USDPerHour: rows[0].OnDemandUSD, Source: rows[0].Source, AsOf: rows[0].AsOf}
+		nodes := float64(max(spec.Resources.Nodes, 1))
+		plan.HourlyPrice = sdk.Price{Known: true, USDPerHour: rows[0].OnDemandUSD * nodes, Source: rows[0].Source, AsOf: rows[0].AsOf}
 	}
 	return plan, nil
 }
