@@ -107,7 +107,8 @@ func TestPlanShowsPriceAndBound(t *testing.T) {
 	e := priced(t)
 	spec := e.writeSpec("kind: command\ncommand: [train]\nresources:\n  instance_type: a.cpu\n  max_runtime: 90m\n  nodes: 2\n", map[string]string{})
 	out := e.ok("job", "plan", spec, "-p", "alpha")
-	for _, want := range []string{"CreateJob", "a.cpu", "$0.2000/h (estimate, fixture, as of 2026-10-01)", "$0.60 for 1h30m0s"} {
+	// The plan prices both nodes: 2 × $0.20.
+	for _, want := range []string{"CreateJob", "a.cpu", "$0.4000/h (estimate, fixture, as of 2026-10-01)", "$0.60 for 1h30m0s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}

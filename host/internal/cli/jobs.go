@@ -202,7 +202,7 @@ func plan(c *cli.Context) (*session, sdk.Platform, *jobspec.Spec, string, sdk.Pl
 }
 
 func printPlan(s *session, platform string, spec *jobspec.Spec, p sdk.Plan) {
-	shape := output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()*float64(max(spec.Resources.Nodes, 1)))
+	shape := output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours())
 	w := s.out.Out
 	for i, r := range shape.Requests {
 		fmt.Fprintf(w, "Request %d: %s", i+1, r.Operation)
@@ -237,7 +237,7 @@ func jobPlan(c *cli.Context) error {
 		return err
 	}
 	if s.out.Format == output.JSON {
-		return s.out.JSON(output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()*float64(max(spec.Resources.Nodes, 1))))
+		return s.out.JSON(output.PlanOf(platform, p, spec.Resources.MaxRuntime.Hours()))
 	}
 	printPlan(s, platform, spec, p)
 	return nil
