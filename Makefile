@@ -54,7 +54,7 @@ proto-check: proto
 # Each binary's non-standard dependencies, checked by host/deps_test.go.
 deps:
 	for d in host/cmd/neural-host $(addprefix plugins/,$(PLUGINS)); do \
-	  $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d | sort > $$d/deps.txt; \
+	  $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d | LC_ALL=C sort > $$d/deps.txt; \
 	done
 
 # Cross-built archives of the host and every plugin, with SHA256SUMS, in dist/.

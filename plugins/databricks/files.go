@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
+// remote resolves a remote URI: dbfs:/..., /Volumes/..., or a path relative
+// to the staging directory.
+func (p *Platform) remote(uri, field string) (location, error) {
+	if uri != "" && !strings.HasPrefix(uri, "/") && !strings.Contains(uri, ":") {
+		staging, _ := parseLocation(p.settings().stagingDir)
+		l, err := parseLocation(staging.join("files").String() + "/" + uri)
+		if err == nil && l.within(staging) {
+			return l, nil
+		}
+	}
+	l, err := parseLocation(uri)
+	if err != nil {
+		return location{}, sdk.FieldError(field, err.Error(), "write dbfs:/path, /Volumes/catalog/schema/volume/path, or a path relative to the staging directory")
+	}
+	return l, nil
+}
+
+func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress sdk.ProgressFunc) (sdk.FileInfo, error) {
+	dst, err := p.remote(req.RemoteURI, "remote")
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	f, err := os.Open(req.LocalPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "local", Message: req.LocalPath + " does not exist"}
+	}
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	}
+	if st.IsDir() {
+		return sdk.FileInfo{}, sdk.FieldError("local", req.LocalPath+" is a directory", "copy one file at a time")
+	}
+	ws, err := p.client()
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	if progress != nil {
+		progress(0, st.Size())
+	}
+	if err := ws.upload(ctx, dst, f, st.Size(), progress); err != nil {
+		return sdk.FileInfo{}, p.settings().wrap(err, "uploading to "+dst.String())
+	}
+	info, err := ws.stat(ctx, dst)
+	if err != nil {
+		return sdk.FileInfo{}, p.settings().wrap(err, "checking "+dst.String())
+	}
+	if info.Size != st.Size() {
+		return info, fmt.Errorf("databricks: %s holds %d bytes after uploading %d", dst, info.Size, st.Size())
+	}
+	return info, nil
+}
+
+// Download streams a remote file into a temporary file beside LocalPath and
+// renames it into place, so a failed copy never leaves a truncated file.
+func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progress sdk.ProgressFunc) (sdk.FileInfo, error) {
+	src, err := p.remote(req.RemoteURI, "remote")
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	ws, err := p.client()
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	s := p.settings()
+	info, err := ws.stat(ctx, src)
+	if notFound(err) {
+		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "remote", Message: src.String() + " does not exist", Hint: "list files with 'neural-host files ls --platform databricks'"}
+	}
+	if err != nil {
+		return sdk.FileInfo{}, s.wrap(err, "checking "+src.String())
+	}
+	if info.IsDir {
+		return sdk.FileInfo{}, sdk.FieldError("remote", src.String()+" is a directory", "copy one file at a time")
+	}
+	dir := filepath.Dir(req.LocalPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(req.LocalPath)+".part-")
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if progress != nil {
+		progress(0, info.Size)
+	}
+	n, err := ws.download(ctx, src, tmp, progress)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return sdk.FileInfo{}, s.wrap(err, "downloading "+src.String())
+	}
+	if n != info.Size {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %s: got %d bytes, expected %d", src, n, info.Size)
+	}
+	if err := os.Rename(tmp.Name(), req.LocalPath); err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	}
+	info.Size = n
+	return info, nil
+}
+
+func (p *Platform) ListFiles(ctx context.Context, req sdk.ListFilesRequest) (sdk.ListFilesResponse, error) {
+	uri := req.URI
+	if uri == "" {
+		uri = p.settings().stagingDir
+	}
+	l, err := p.remote(uri, "uri")
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
+	}
+	ws, err := p.client()
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
+	}
+	entries, err := ws.listDir(ctx, l)
+	if notFound(err) {
+		return sdk.ListFilesResponse{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "uri", Message: l.String() + " does not exist"}
+	}
+	if err != nil {
+		return sdk.ListFilesResponse{}, p.settings().wrap(err, "listing "+l.String())
+	}
+	start := 0
+	if req.PageToken != "" {
+		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(entries) {
+			return sdk.ListFilesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
+		}
+	}
+	size := req.PageSize
+	if size <= 0 {
+		size = 1000
+	}
+	end := min(start+size, len(entries))
+	resp := sdk.ListFilesResponse{Files: entries[start:end]}
+	if end < len(entries) {
+		resp.NextPageToken = strconv.Itoa(end)
+	}
+	return resp, nil
+}
