@@ -88,12 +88,13 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
 	}
 	owned := cfg.Reattach == nil
+	var started *checkedRunner
 	if owned {
 		var verified <-chan error
 		if cfg.SHA256 != nil {
 			verified = hashFile(cfg.Path, cfg.SHA256)
 		}
-		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, verified)
+		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, verified, &started)
 	} else {
 		addr, err := reattachAddr(cfg.Reattach)
 		if err != nil {
@@ -112,7 +113,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		gp.Kill()
 		return nil, launchError(cfg.Name, cfg.Path, err)
 	}
-	if rc := gp.ReattachConfig(); rc != nil {
+	if started != nil && started.cmd.Process != nil {
+		c.pid = started.cmd.Process.Pid
+	} else if rc := gp.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
 	if g, ok := rpc.(*goplugin.GRPCClient); ok {

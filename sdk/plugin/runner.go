@@ -58,8 +58,9 @@ func hashFile(path string, want []byte) <-chan error {
 }
 
 // newRunner returns a RunnerFunc for go-plugin that runs path, in a
-// process group of its own, with extra environment added.
-func newRunner(path string, env []string, verified <-chan error) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+// process group of its own, with extra environment added. It stores the
+// runner it makes in *made, so the caller can learn the process id.
+func newRunner(path string, env []string, verified <-chan error, made **checkedRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 		cmd.Path, cmd.Args = path, []string{path}
 		cmd.Env = append(cmd.Env, env...)
@@ -74,6 +75,7 @@ func newRunner(path string, env []string, verified <-chan error) func(hclog.Logg
 		if r.stderr, err = cmd.StderrPipe(); err != nil {
 			return nil, err
 		}
+		*made = r
 		return r, nil
 	}
 }
