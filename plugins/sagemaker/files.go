@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
+// Transfers move partSize pieces, concurrency at a time, so memory stays
+// near (concurrency+2) × partSize whatever the file size. 5 MiB is S3's
+// smallest multipart part.
+const (
+	partSize    = 5 << 20
+	concurrency = 2
+)
+
+func transfers(c *clients) *transfermanager.Client {
+	return transfermanager.New(c.s3, func(o *transfermanager.Options) {
+		o.PartSizeBytes = partSize
+		o.MultipartUploadThreshold = partSize
+		o.Concurrency = concurrency
+		// Ranged GETs work whether or not the object was uploaded in parts.
+		o.GetObjectType = tmtypes.GetObjectRanges
+	})
+}
+
+// progressListener forwards the transfer manager's byte counts. The
+// manager reports parts from several goroutines; the mutex keeps the
+// counts the host sees in order.
+type progressListener struct {
+	mu    sync.Mutex
+	fn    sdk.ProgressFunc
+	total int64
+	last  int64
+}
+
+func (l *progressListener) OnObjectBytesTransferred(_ context.Context, e *transfermanager.ObjectBytesTransferredEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.BytesTransferred > l.last {
+		l.last = e.BytesTransferred
+		l.fn(l.last, l.total)
+	}
+}
+
+func withProgress(fn sdk.ProgressFunc, total int64) func(*transfermanager.Options) {
+	return func(o *transfermanager.Options) {
+		if fn != nil {
+			o.ObjectProgressListeners.Register(&progressListener{fn: fn, total: total})
+		}
+	}
+}
+
+// remote resolves s3://BUCKET/KEY, or a path relative to the plugin's
+// bucket (the configured one, else SageMaker's default bucket).
+func (p *Platform) remote(ctx context.Context, c *clients, field, uri string) (s3URI, error) {
+	if strings.Contains(uri, "://") {
+		return parseS3URI(field, uri)
+	}
+	b, err := p.bucket(ctx, c)
+	if err != nil {
+		return s3URI{}, err
+	}
+	key := strings.TrimPrefix(path.Clean("/"+uri), "/")
+	if strings.HasSuffix(uri, "/") && key != "" {
+		key += "/"
+	}
+	return s3URI{Bucket: b, Key: key}, nil
+}
+
+func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress sdk.ProgressFunc) (sdk.FileInfo, error) {
+	c, err := p.clients(ctx)
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	dst, err := p.remote(ctx, c, "remote", req.RemoteURI)
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	f, err := os.Open(req.LocalPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "local", Message: req.LocalPath + " does not exist"}
+	}
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return sdk.FileInfo{}, sdk.FieldError("local", req.LocalPath+" is not a regular file", "upload one file at a time")
+	}
+	if dst.Key == "" || strings.HasSuffix(dst.Key, "/") {
+		dst.Key += filepath.Base(req.LocalPath)
+	}
+	_, err = transfers(c).UploadObject(ctx, &transfermanager.UploadObjectInput{
+		Bucket: aws.String(dst.Bucket), Key: aws.String(dst.Key), Body: f, ContentLength: aws.Int64(st.Size()),
+	}, withProgress(progress, st.Size()))
+	if err != nil {
+		return sdk.FileInfo{}, awsError(err, "uploading to "+dst.String(), "check that bucket "+dst.Bucket+" exists and is yours")
+	}
+	if progress != nil {
+		progress(st.Size(), st.Size())
+	}
+	return p.head(ctx, c, dst)
+}
+
+func (p *Platform) head(ctx context.Context, c *clients, u s3URI) (sdk.FileInfo, error) {
+	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(u.Bucket), Key: aws.String(u.Key)})
+	if err != nil {
+		return sdk.FileInfo{}, awsError(err, "reading "+u.String(), "list the files with 'neural-host files ls "+parentURI(u)+" --platform sagemaker'")
+	}
+	return sdk.FileInfo{URI: u.String(), Size: aws.ToInt64(out.ContentLength), ModifiedAt: aws.ToTime(out.LastModified)}, nil
+}
+
+func parentURI(u s3URI) string {
+	dir := path.Dir(u.Key)
+	if dir == "." {
+		return "s3://" + u.Bucket + "/"
+	}
+	return "s3://" + u.Bucket + "/" + dir + "/"
+}
+
+func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progress sdk.ProgressFunc) (sdk.FileInfo, error) {
+	c, err := p.clients(ctx)
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	src, err := p.remote(ctx, c, "remote", req.RemoteURI)
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	if src.Key == "" || strings.HasSuffix(src.Key, "/") {
+		return sdk.FileInfo{}, sdk.FieldError("remote", req.RemoteURI+" names a prefix, not an object", "download one object at a time: s3://BUCKET/KEY")
+	}
+	info, err := p.head(ctx, c, src)
+	if err != nil {
+		return sdk.FileInfo{}, err
+	}
+	dst := req.LocalPath
+	if st, err := os.Stat(dst); err == nil && st.IsDir() {
+		dst = filepath.Join(dst, path.Base(src.Key))
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	}
+	// Download beside the destination and rename into place, so a failed
+	// transfer never leaves a truncated file.
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-")
+	if err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = transfers(c).DownloadObject(ctx, &transfermanager.DownloadObjectInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), WriterAt: tmp,
+	}, withProgress(progress, info.Size))
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("sagemaker: %w", cerr)
+	}
+	if err != nil {
+		return sdk.FileInfo{}, awsError(err, "downloading "+src.String(), "")
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	}
+	if progress != nil {
+		progress(info.Size, info.Size)
+	}
+	return info, nil
+}
+
+func (p *Platform) ListFiles(ctx context.Context, req sdk.ListFilesRequest) (sdk.ListFilesResponse, error) {
+	c, err := p.clients(ctx)
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
+	}
+	u, err := p.remote(ctx, c, "uri", req.URI)
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
+	}
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(u.Bucket), Prefix: aws.String(u.Key), Delimiter: aws.String("/")}
+	if req.PageSize > 0 {
+		in.MaxKeys = aws.Int32(int32(min(req.PageSize, 1000)))
+	}
+	if req.PageToken != "" {
+		in.ContinuationToken = aws.String(req.PageToken)
+	}
+	out, err := c.s3.ListObjectsV2(ctx, in)
+	if err != nil {
+		return sdk.ListFilesResponse{}, awsError(err, "listing "+u.String(), "check the bucket name")
+	}
+	var resp sdk.ListFilesResponse
+	for _, cp := range out.CommonPrefixes {
+		resp.Files = append(resp.Files, sdk.FileInfo{URI: "s3://" + u.Bucket + "/" + aws.ToString(cp.Prefix), IsDir: true})
+	}
+	for _, o := range out.Contents {
+		resp.Files = append(resp.Files, sdk.FileInfo{URI: "s3://" + u.Bucket + "/" + aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ModifiedAt: aws.ToTime(o.LastModified)})
+	}
+	if aws.ToBool(out.IsTruncated) {
+		resp.NextPageToken = aws.ToString(out.NextContinuationToken)
+	}
+	return resp, nil
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/runner"
+)
+
+func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error) {
+	if err := checkJobID(id); err != nil {
+		return sdk.JobResult{}, err
+	}
+	c, err := p.regional(ctx)
+	if err != nil {
+		return sdk.JobResult{}, err
+	}
+	out, err := p.describe(ctx, c, id)
+	if err != nil {
+		return sdk.JobResult{}, err
+	}
+	st := statusOf(out, c.region)
+	if tags, err := p.tags(ctx, c, aws.ToString(out.TrainingJobArn)); err == nil {
+		st.Labels = labelsOf(tags)
+	}
+	res := sdk.JobResult{Status: st, BillableSeconds: int64(aws.ToInt32(out.BillableTimeInSeconds))}
+	if st.State == sdk.StateFailed {
+		res.Error = st.Reason
+	}
+	switch {
+	case aws.ToInt32(out.TrainingTimeInSeconds) > 0:
+		res.Duration = time.Duration(aws.ToInt32(out.TrainingTimeInSeconds)) * time.Second
+	case !st.StartedAt.IsZero() && !st.EndedAt.IsZero():
+		res.Duration = st.EndedAt.Sub(st.StartedAt)
+	case !st.StartedAt.IsZero():
+		res.Duration = time.Since(st.StartedAt)
+	}
+	for _, m := range out.FinalMetricDataList {
+		if res.Metrics == nil {
+			res.Metrics = map[string]float64{}
+		}
+		res.Metrics[aws.ToString(m.MetricName)] = float64(aws.ToFloat32(m.Value))
+	}
+	if model := st.Attributes["model_artifacts"]; model != "" {
+		res.Artifacts = append(res.Artifacts, model)
+	}
+	if out.OutputDataConfig != nil && st.Terminal {
+		u, err := parseS3URI("output", strings.TrimRight(aws.ToString(out.OutputDataConfig.S3OutputPath), "/")+"/"+id+"/output/output.tar.gz")
+		if err == nil {
+			metrics, found, err := p.outputMetrics(ctx, c, u)
+			switch {
+			case err != nil:
+				res.Error = strings.TrimPrefix(res.Error+"; "+err.Error(), "; ")
+			case found:
+				res.Artifacts = append(res.Artifacts, u.String())
+				for k, v := range metrics {
+					if res.Metrics == nil {
+						res.Metrics = map[string]float64{}
+					}
+					res.Metrics[k] = v
+				}
+			}
+		}
+	}
+	// The excerpt is a convenience: a caller who may not read the logs
+	// still gets the result.
+	res.OutputExcerpt, err = p.logTail(ctx, c, id, excerptLines)
+	if err != nil && ctx.Err() != nil {
+		return sdk.JobResult{}, ctx.Err()
+	}
+	return res, nil
+}
+
+// maxMetricsBytes bounds metrics.json; a bigger file is not a flat object
+// of numbers.
+const maxMetricsBytes = 1 << 20
+
+// outputMetrics streams output.tar.gz, which holds what the launcher copied
+// to SageMaker's output data directory, and reads metrics.json from it.
+// found is false when the job left no output archive.
+func (p *Platform) outputMetrics(ctx context.Context, c *clients, u s3URI) (map[string]float64, bool, error) {
+	obj, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(u.Bucket), Key: aws.String(u.Key)})
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, awsError(err, "reading "+u.String(), "")
+	}
+	defer obj.Body.Close()
+	zr, err := gzip.NewReader(obj.Body)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", u, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: %w", u, err)
+		}
+		if strings.TrimPrefix(hdr.Name, "./") != runner.MetricsFile {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, maxMetricsBytes+1))
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: %w", u, err)
+		}
+		if len(b) > maxMetricsBytes {
+			return nil, true, fmt.Errorf("%s: %s is larger than 1 MiB", u, runner.MetricsFile)
+		}
+		m, err := parseMetrics(b)
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: %w", runner.MetricsFile, err)
+		}
+		return m, true, nil
+	}
+}
+
+// parseMetrics reads a JSON object of numbers; nested objects flatten to
+// dotted keys and anything that is not a number is skipped.
+func parseMetrics(b []byte) (map[string]float64, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch t := v.(type) {
+		case float64:
+			out[prefix] = t
+		case map[string]any:
+			for k, vv := range t {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), vv)
+			}
+		}
+	}
+	walk("", raw)
+	return out, nil
+}
