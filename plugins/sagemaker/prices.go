@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 // pricesCSV is the plugin's dated price list. Managed spot prices are not
@@ -38,47 +37,28 @@ func mustParsePrices(b []byte) []sdk.PriceRow {
 }
 
 func parsePrices(b []byte) ([]sdk.PriceRow, error) {
-	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	rows, err := prices.Parse(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("sagemaker: prices.csv: %w", err)
 	}
-	want := "instance_type,gpu_type,gpus,vcpus,memory_gb,region,on_demand_usd,spot_usd,source,as_of"
-	if len(recs) == 0 || strings.Join(recs[0], ",") != want {
-		return nil, fmt.Errorf("sagemaker: prices.csv: header must be %s", want)
+	for i, row := range rows {
+		if row.OnDemandUSD <= 0 || !(strings.HasPrefix(row.Source, trainingSource) || strings.HasPrefix(row.Source, hostingSource)) {
+			return nil, fmt.Errorf("sagemaker: prices.csv row %d: a row needs a positive price and a source naming its use", i+1)
+		}
 	}
-	var out []sdk.PriceRow
-	for i, r := range recs[1:] {
-		row := sdk.PriceRow{InstanceType: r[0], GPUType: r[1], Region: r[5], Source: r[8], AsOf: r[9]}
-		var errs [5]error
-		row.GPUs, errs[0] = strconv.Atoi(r[2])
-		row.VCPUs, errs[1] = strconv.ParseFloat(r[3], 64)
-		row.MemoryGB, errs[2] = strconv.ParseFloat(r[4], 64)
-		row.OnDemandUSD, errs[3] = strconv.ParseFloat(r[6], 64)
-		if r[7] != "" {
-			row.SpotUSD, errs[4] = strconv.ParseFloat(r[7], 64)
-		}
-		for _, e := range errs {
-			if e != nil {
-				return nil, fmt.Errorf("sagemaker: prices.csv line %d: %w", i+2, e)
-			}
-		}
-		if row.OnDemandUSD <= 0 || row.AsOf == "" || row.Source == "" {
-			return nil, fmt.Errorf("sagemaker: prices.csv line %d: a row needs a positive price, a source and a date", i+2)
-		}
-		out = append(out, row)
-	}
-	return out, nil
+	return rows, nil
 }
 
+// Prices lists training prices: what the host compares is the cost of
+// jobs. Hosting prices stay internal, for endpoint plans.
 func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
-	var out []sdk.PriceRow
+	var training []sdk.PriceRow
 	for _, r := range catalog {
-		if (f.Region == "" || f.Region == r.Region) && (f.InstanceType == "" || f.InstanceType == r.InstanceType) &&
-			(f.GPUType == "" || strings.EqualFold(f.GPUType, r.GPUType)) {
-			out = append(out, r)
+		if strings.HasPrefix(r.Source, trainingSource) {
+			training = append(training, r)
 		}
 	}
-	return out, nil
+	return prices.Filter(training, f), nil
 }
 
 // price is the hourly price of an instance for a use (trainingSource or
