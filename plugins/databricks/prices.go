@@ -57,10 +57,10 @@ func readCSV(text string, header string) ([][]string, error) {
 	return recs[1:], nil
 }
 
-func parseCatalog(prices, dbus string) (*priceCatalog, error) {
-	vm, err := readCSV(prices, "instance_type,gpu_type,gpus,vcpus,memory_gb,region,on_demand_usd,spot_usd,source,as_of")
+func parseCatalog(pricesText, dbus string) (*priceCatalog, error) {
+	vm, err := prices.Parse(strings.NewReader(pricesText))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("databricks: prices.csv: %w", err)
 	}
 	du, err := readCSV(dbus, "instance_type,dbu_per_hour,usd_per_dbu,source,as_of")
 	if err != nil {
@@ -81,23 +81,11 @@ func parseCatalog(prices, dbus string) (*priceCatalog, error) {
 	}
 	c := &priceCatalog{}
 	for _, r := range vm {
-		row := catalogRow{instanceType: r[0], gpuType: r[1], region: r[5], source: r[8], asOf: r[9]}
-		var errs [5]error
-		row.gpus, errs[0] = strconv.Atoi(r[2])
-		row.vcpus, errs[1] = strconv.ParseFloat(r[3], 64)
-		row.memoryGB, errs[2] = strconv.ParseFloat(r[4], 64)
-		row.vmUSD, errs[3] = strconv.ParseFloat(r[6], 64)
-		if r[7] != "" {
-			row.spotUSD, errs[4] = strconv.ParseFloat(r[7], 64)
+		if r.OnDemandUSD <= 0 {
+			return nil, fmt.Errorf("databricks: prices.csv: %s has no price", r.InstanceType)
 		}
-		for _, e := range errs {
-			if e != nil {
-				return nil, fmt.Errorf("databricks: prices.csv: %s: %v", r[0], e)
-			}
-		}
-		if row.vmUSD <= 0 {
-			return nil, fmt.Errorf("databricks: prices.csv: %s has no price", r[0])
-		}
+		row := catalogRow{instanceType: r.InstanceType, gpuType: r.GPUType, region: r.Region, gpus: r.GPUs, vcpus: r.VCPUs,
+			memoryGB: r.MemoryGB, vmUSD: r.OnDemandUSD, spotUSD: r.SpotUSD, source: r.Source, asOf: r.AsOf}
 		if d, ok := rates[row.instanceType]; ok {
 			row.dbuPerHour, row.usdPerDBU, row.dbuSource = d.perHour, d.usd, d.source
 		}
