@@ -5,11 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(go test -run '^$' -bench . -benchtime "${BENCHTIME:-30x}" -count "${COUNT:-1}" ./bench/ | tee /dev/stderr)
 awk '
-  /^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); ns[name]=$3 }
+  /^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); ns[name]=$3; for (i = 5; i < NF; i += 2) metric[name, $(i+1)] = $i }
   END {
     floor = ns["BenchmarkHelloPlugin"]
     if (floor == "") { print "no floor measured"; exit 1 }
     printf "\nfloor (hello-world plugin call): %.2f ms\n", floor/1e6
     printf "job status local:ID:             %.2f ms  ratio %.2fx  (goal <= 1.30x)\n", ns["BenchmarkJobStatus"]/1e6, ns["BenchmarkJobStatus"]/floor
     printf "plugins list, 7 installed:       %.2f ms  ratio %.2fx to job status  (goal <= 1.50x)\n", ns["BenchmarkPluginsList"]/1e6, ns["BenchmarkPluginsList"]/ns["BenchmarkJobStatus"]
+    if (ns["BenchmarkBatchSubmit"] != "") {
+      ideal = 1000 / 32 * 20e6
+      printf "batch submit, 1000 jobs at --parallel 32, 20 ms a call: %.0f ms, ideal %.0f ms\n", ns["BenchmarkBatchSubmit"]/1e6, ideal/1e6
+      printf "  ideal/measured, whole command:  %.2f  (goal >= 0.80)\n", metric["BenchmarkBatchSubmit", "ideal/measured"]
+      printf "  ideal/measured, submit phase:   %.2f\n", metric["BenchmarkBatchSubmit", "ideal/submit"]
+      if (ns["BenchmarkBatchFloor"] != "")
+        printf "  net of a one-job batch (%.0f ms, the fixed cost, measured in this run): %.2f\n", ns["BenchmarkBatchFloor"]/1e6, ideal/(ns["BenchmarkBatchSubmit"]-ns["BenchmarkBatchFloor"])
+      printf "  plugin processes per batch:     %d  (goal 1)\n", metric["BenchmarkBatchSubmit", "plugins"]
+    }
   }' <<<"$out"

@@ -41,7 +41,7 @@ func TestTamperedBinaryRefused(t *testing.T) {
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := e.run("job", "list", "-p", "local")
+	r := e.run("job", "list", "--all", "-p", "local")
 	if r.code != 3 || !strings.Contains(r.stderr, "refusing to run plugin local") || !strings.Contains(r.stderr, list[0].SHA256) ||
 		!strings.Contains(r.stderr, "plugins install") {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)

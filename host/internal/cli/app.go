@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/neural-dsl/neural-host/host/internal/credentials"
+	"github.com/neural-dsl/neural-host/host/internal/credentials/prompt"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
+	"github.com/neural-dsl/neural-host/host/internal/index"
 	"github.com/neural-dsl/neural-host/host/internal/launcher"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/host/internal/paths"
@@ -43,6 +46,10 @@ type session struct {
 	version string
 	// interactive is true when stdin and stderr are terminals.
 	interactive bool
+	// jobs is the local job index, opened on first use.
+	jobs *jobIndex
+	// credentialsPath is the credentials file auth configure writes.
+	credentialsPath string
 }
 
 const sessionKey = "session"
@@ -54,11 +61,12 @@ func Main(version string, args []string, st Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(version, st)
-	err := app.RunContext(ctx, permute(app, args))
+	err := app.RunContext(ctx, completionArgs(app, args))
 	s, _ := app.Metadata[sessionKey].(*session)
 	if s != nil {
 		err = s.mgr.Explain(err)
 		s.mgr.Close()
+		s.jobs.close()
 	}
 	if err == nil {
 		return ExitOK
@@ -97,7 +105,7 @@ func newApp(version string, st Streams) *cli.App {
 			return setup(c, version, st)
 		},
 		Commands: []*cli.Command{
-			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), jobCommand(), costCommand(), filesCommand(), endpointCommand(), versionCommand(),
+			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), extendJobCommand(jobCommand()), batchCommand(), costCommand(), filesCommand(), endpointCommand(), versionCommand(), completionCommand(),
 		},
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -173,14 +181,20 @@ func setup(c *cli.Context, version string, st Streams) error {
 	if f, ok := st.Out.(*os.File); ok {
 		color = output.ColorWanted(f)
 	}
+	credsPath := filepath.Join(paths.Config(), credentials.FileName)
+	creds, err := loadCredentials(credsPath, logger)
+	if err != nil {
+		return err
+	}
 	s := &session{
 		mgr: &launcher.Manager{
 			Resolver: resolver, LogDir: paths.Logs(), LogLevel: pluginLogLevel(level), StartTimeout: c.Duration("start-timeout"),
-			Settings: file, Logger: logger,
+			Settings: file, Credentials: creds.Platforms, Logger: logger,
 		},
 		out:  &output.Printer{Format: format, Out: st.Out, Color: color},
 		errw: st.Err, in: st.In, log: logger, dirs: dirs, version: version,
 		interactive: isTerminal(st.In) && isTerminal(st.Err),
+		jobs:        &jobIndex{path: filepath.Join(paths.State(), index.FileName)}, credentialsPath: credsPath,
 	}
 	c.App.Metadata[sessionKey] = s
 	return nil
@@ -195,13 +209,11 @@ func pluginLogLevel(host hclog.Level) string {
 	return "info"
 }
 
+// isTerminal asks the terminal driver: /dev/null is a character device too,
+// and a command run with its streams there must not wait for an answer.
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && prompt.IsTerminal(f)
 }
 
 func versionCommand() *cli.Command {

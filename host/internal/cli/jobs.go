@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -256,7 +255,8 @@ func jobSubmit(c *cli.Context) error {
 			return usageError("not submitted")
 		}
 	}
-	st, err := submitWithRetry(c.Context, s, conn, spec.JobSpec)
+	// Recorded in the job index before and after the platform call.
+	st, err := submitRecorded(c.Context, s, conn, platform, spec.JobSpec, "")
 	if err != nil {
 		return err
 	}
@@ -448,68 +448,9 @@ func jobCancel(c *cli.Context) error {
 	return nil
 }
 
-func jobList(c *cli.Context) error {
-	s := sess(c)
-	platforms := c.StringSlice("platform")
-	if len(platforms) == 0 {
-		platforms = installed(s)
-	}
-	req := sdk.ListRequest{NamePrefix: c.String("name-prefix"), PageSize: c.Int("limit"), PageToken: c.String("page-token")}
-	if req.PageToken != "" && len(platforms) != 1 {
-		return usageError("--page-token continues one platform's listing: give exactly one --platform")
-	}
-	for _, st := range c.StringSlice("state") {
-		if !validState(sdk.State(st)) {
-			return usageError(fmt.Sprintf("--state %q: use one of %v", st, sdk.States))
-		}
-		req.States = append(req.States, sdk.State(st))
-	}
-	for _, kv := range c.StringSlice("label") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usageError(fmt.Sprintf("--label %q: write KEY=VALUE", kv))
-		}
-		if req.Labels == nil {
-			req.Labels = map[string]string{}
-		}
-		req.Labels[k] = v
-	}
-	if d := c.Duration("since"); d > 0 {
-		req.CreatedAfter = time.Now().Add(-d)
-	}
-	out := output.JobList{Jobs: []output.Job{}, NextPageTokens: map[string]string{}, Errors: map[string]string{}}
-	var failed []error
-	for _, p := range platforms {
-		conn, err := s.mgr.Get(c.Context, p)
-		if err == nil {
-			var resp sdk.ListResponse
-			if resp, err = conn.List(c.Context, req); err == nil {
-				for _, j := range resp.Jobs {
-					out.Jobs = append(out.Jobs, output.JobOf(p, j))
-				}
-				if resp.NextPageToken != "" {
-					out.NextPageTokens[p] = resp.NextPageToken
-				}
-				continue
-			}
-		}
-		err = s.mgr.Explain(err)
-		out.Errors[p] = err.Error()
-		failed = append(failed, fmt.Errorf("%s: %w", p, err))
-	}
-	sort.SliceStable(out.Jobs, func(i, j int) bool { return out.Jobs[i].CreatedAt > out.Jobs[j].CreatedAt })
-	if s.out.Format == output.JSON {
-		if err := s.out.JSON(out); err != nil {
-			return err
-		}
-	} else {
-		printJobTable(s, out.Jobs)
-		for p, tok := range out.NextPageTokens {
-			fmt.Fprintf(s.out.Out, "more on %s: --platform %s --page-token %s\n", p, p, tok)
-		}
-	}
-	return errors.Join(failed...)
-}
+// jobList lists the jobs in the local index with fresh states; see
+// listIndexed.
+func jobList(c *cli.Context) error { return listIndexed(c) }
 
 func validState(st sdk.State) bool {
 	for _, s := range sdk.States {

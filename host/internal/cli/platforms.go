@@ -114,13 +114,13 @@ func printPlatform(s *session, r output.Platform) {
 func authCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "auth",
-		Usage: "check credentials for platforms",
+		Usage: "check, store and remove credentials for platforms",
 		Subcommands: []*cli.Command{{
 			Name:      "check",
 			Usage:     "show who you are on each platform, or what to set",
 			ArgsUsage: "[PLATFORM...]",
 			Action:    authCheck,
-		}},
+		}, authConfigureCommand(), authLogoutCommand()},
 	}
 }
 
@@ -161,6 +161,14 @@ func authCheck(c *cli.Context) error {
 			if se.Field != "" {
 				row.Message = se.Field + ": " + se.Message
 			}
+		}
+		if row.Status != "ok" && row.Hint == "" {
+			row.Hint = "see 'neural-host platforms " + name + "' for its settings; store them with 'neural-host auth configure " + name + "'"
+		}
+		// A plugin's message may quote a credential it was given.
+		row.Message, row.Hint = s.redact(row.Message), s.redact(row.Hint)
+		for i, d := range row.Diagnostics {
+			row.Diagnostics[i].Message, row.Diagnostics[i].Hint = s.redact(d.Message), s.redact(d.Hint)
 		}
 		if row.Status != "ok" {
 			failed = append(failed, name)

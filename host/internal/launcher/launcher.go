@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -34,6 +36,10 @@ type Manager struct {
 	StartTimeout time.Duration
 	// Settings are the config file's per-platform values.
 	Settings settings.File
+	// Credentials are the credentials file's per-platform values, which
+	// the platform's environment variables override and which override
+	// Settings; nil when there are none.
+	Credentials map[string]map[string]string
 	// Logger is the host's own logger.
 	Logger hclog.Logger
 
@@ -41,6 +47,9 @@ type Manager struct {
 	conns   map[string]*entry
 	secrets []string
 	warned  map[string]bool
+	// logSecrets is secrets for the plugin log writers, which run on
+	// go-plugin's goroutines and must not wait for mu.
+	logSecrets atomic.Pointer[[]string]
 }
 
 type entry struct {
@@ -91,14 +100,19 @@ func (m *Manager) Get(ctx context.Context, name string) (*plugin.Conn, error) {
 		return nil, err
 	}
 	meta := e.conn.Metadata()
-	cfg, err := settings.Resolve(name, meta.Config, m.Settings.Platforms[name], os.Getenv)
+	cfg, err := settings.ResolveWith(name, meta.Config, os.Getenv, m.Credentials[name], m.Settings.Platforms[name])
 	m.secrets = append(m.secrets, settings.Secrets(meta.Config, cfg)...)
+	logSecrets := append([]string(nil), m.secrets...)
+	m.logSecrets.Store(&logSecrets)
 	if err == nil {
 		err = e.conn.Configure(ctx, cfg)
 	}
 	if err != nil {
+		// Explained before closing: a closed plugin has exited, and
+		// every error would look like a crash.
+		err = m.explain(e, name, err)
 		e.close()
-		return nil, m.explain(e, name, err)
+		return nil, err
 	}
 	if m.conns == nil {
 		m.conns = map[string]*entry{}
@@ -171,7 +185,7 @@ func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 	if level == "" {
 		level = "info"
 	}
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "neural-host", Output: f, Level: hclog.Trace, JSONFormat: true})
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "neural-host", Output: &redactingWriter{w: f, secrets: &m.logSecrets}, Level: hclog.Trace, JSONFormat: true})
 	cfg.Env = append(os.Environ(), plugin.EnvLogLevel+"="+level)
 	conn, err := plugin.Launch(ctx, cfg)
 	if err != nil {
@@ -256,4 +270,34 @@ func (m *Manager) Close() {
 		e.close()
 		delete(m.conns, name)
 	}
+}
+
+// redactingWriter files a plugin's log with every secret setting value
+// replaced by ***, in plain and in JSON-escaped form, so a plugin (or an SDK
+// inside it) that logs a credential does not leave it on disk. A log line
+// arrives in one Write.
+type redactingWriter struct {
+	w       *os.File
+	secrets *atomic.Pointer[[]string]
+}
+
+func (r *redactingWriter) Write(p []byte) (int, error) {
+	secrets := r.secrets.Load()
+	if secrets == nil || len(*secrets) == 0 {
+		return r.w.Write(p)
+	}
+	s := string(p)
+	for _, sec := range *secrets {
+		if len(sec) < 4 {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, "***")
+		if esc, err := json.Marshal(sec); err == nil {
+			s = strings.ReplaceAll(s, strings.Trim(string(esc), `"`), "***")
+		}
+	}
+	if _, err := r.w.Write([]byte(s)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,6 +1,7 @@
 // Package settings resolves each plugin's configuration from the
-// environment, the CLI config file and the plugin's defaults, in that order
-// of precedence. It never prints values: some are secrets.
+// environment, the credentials file, the CLI config file and the plugin's
+// defaults, in that order of precedence. It never prints values: some are
+// secrets.
 package settings
 
 import (
@@ -69,6 +70,14 @@ func Load(path string) (File, error) {
 // of each, else the file's value, else the default. A required field with no
 // value is an invalid-argument error naming where to set it.
 func Resolve(platform string, fields []sdk.ConfigField, file map[string]string, getenv func(string) string) (sdk.Config, error) {
+	return ResolveWith(platform, fields, getenv, nil, file)
+}
+
+// ResolveWith is Resolve with the credentials file's values for the
+// platform as a layer between the environment and the config file: the
+// platform's environment variables override stored credentials, which
+// override the config file, which overrides the defaults.
+func ResolveWith(platform string, fields []sdk.ConfigField, getenv func(string) string, creds, file map[string]string) (sdk.Config, error) {
 	out := sdk.Config{}
 	var errs []error
 	for _, f := range fields {
@@ -79,6 +88,9 @@ func Resolve(platform string, fields []sdk.ConfigField, file map[string]string, 
 			}
 		}
 		if v == "" {
+			v = creds[f.Key]
+		}
+		if v == "" {
 			v = file[f.Key]
 		}
 		if v == "" {
@@ -87,20 +99,25 @@ func Resolve(platform string, fields []sdk.ConfigField, file map[string]string, 
 		if v == "" && f.Required {
 			where := "platforms." + platform + "." + f.Key + " in the config file"
 			if len(f.EnvVars) > 0 {
-				where = "$" + f.EnvVars[0] + " or " + where
+				where = "$" + f.EnvVars[0] + ", " + where
 			}
 			errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: platform + "." + f.Key,
-				Message: "is required (" + f.Description + ")", Hint: "set " + where})
+				Message: "is required (" + f.Description + ")", Hint: "run 'neural-host auth configure " + platform + "', or set " + where})
 			continue
 		}
 		if v != "" {
 			out[f.Key] = v
 		}
 	}
-	for k := range file {
-		if !hasKey(fields, k) {
-			errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "platforms." + platform + "." + k,
-				Message: "is not a setting of platform " + platform, Hint: "see 'neural-host platforms " + platform + "' for its settings"})
+	for _, layer := range []struct {
+		vals  map[string]string
+		where string
+	}{{creds, "in the credentials file"}, {file, "in the config file"}} {
+		for k := range layer.vals {
+			if !hasKey(fields, k) {
+				errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "platforms." + platform + "." + k,
+					Message: "is not a setting of platform " + platform + " (found " + layer.where + ")", Hint: "see 'neural-host platforms " + platform + "' for its settings; 'neural-host auth configure " + platform + "' rewrites stored credentials"})
+			}
 		}
 	}
 	return out, errors.Join(errs...)

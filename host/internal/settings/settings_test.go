@@ -42,3 +42,40 @@ func TestResolveMissingAndUnknown(t *testing.T) {
 		}
 	}
 }
+
+func TestResolvePrecedence(t *testing.T) {
+	fields := []sdk.ConfigField{{Key: "k", EnvVars: []string{"X_K"}, Default: "default"}}
+	tests := []struct {
+		name             string
+		env, creds, file string
+		want             string
+	}{
+		{"environment beats all", "env", "creds", "file", "env"},
+		{"credentials beat the config file", "", "creds", "file", "creds"},
+		{"config file beats the default", "", "", "file", "file"},
+		{"default last", "", "", "", "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layer := func(v string) map[string]string {
+				if v == "" {
+					return nil
+				}
+				return map[string]string{"k": v}
+			}
+			got, err := ResolveWith("x", fields, func(string) string { return tt.env }, layer(tt.creds), layer(tt.file))
+			if err != nil || got["k"] != tt.want {
+				t.Errorf("got %q (%v), want %q", got["k"], err, tt.want)
+			}
+		})
+	}
+	_, err := ResolveWith("x", fields, func(string) string { return "" }, map[string]string{"typo": "v"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "platforms.x.typo") || !strings.Contains(err.Error(), "credentials file") {
+		t.Errorf("unknown stored key: %v", err)
+	}
+	required := []sdk.ConfigField{{Key: "token", Required: true, Secret: true, EnvVars: []string{"X_TOKEN"}}}
+	_, err = ResolveWith("x", required, func(string) string { return "" }, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "neural-host auth configure x") {
+		t.Errorf("missing required setting: %v", err)
+	}
+}

@@ -1,0 +1,280 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
+// write puts files in a fresh directory and returns the path of the first.
+func write(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "batch.yaml")
+}
+
+func TestMatrixExpansion(t *testing.T) {
+	path := write(t, map[string]string{
+		"batch.yaml": `id: sweep
+base: train.yaml
+matrix:
+  platform: [local, fake]
+  dsl.backend: [tensorflow, pytorch]
+  env.LR: ["0.1", 0.01]
+`,
+		"train.yaml": "kind: dsl\nentrypoint: model.neural\nenv: {SEED: \"7\"}\nlabels: {team: vision}\n",
+	})
+	b, err := Load(path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID != "sweep" || len(b.Items) != 8 {
+		t.Fatalf("id %q, %d items", b.ID, len(b.Items))
+	}
+	first, last := b.Items[0], b.Items[7]
+	if first.Platform != "local" || first.Spec.DSL.Backend != "tensorflow" || first.Spec.Env["LR"] != "0.1" || first.Spec.Env["SEED"] != "7" {
+		t.Errorf("first item: %s %+v", first.Platform, first.Spec.JobSpec)
+	}
+	if last.Platform != "fake" || last.Spec.DSL.Backend != "pytorch" || last.Spec.Env["LR"] != "0.01" {
+		t.Errorf("last item: %s %+v", last.Platform, last.Spec.JobSpec)
+	}
+	if first.Spec.Name != "train-local-tensorflow-0.1" {
+		t.Errorf("name %q", first.Spec.Name)
+	}
+	if first.Spec.Labels[LabelBatch] != "sweep" || first.Spec.Labels["team"] != "vision" {
+		t.Errorf("labels %v", first.Spec.Labels)
+	}
+	if first.Spec.WorkDir != filepath.Dir(path) {
+		t.Errorf("workdir %q, want the base spec's directory", first.Spec.WorkDir)
+	}
+	keys := map[string]bool{}
+	for _, it := range b.Items {
+		keys[it.Key()] = true
+	}
+	if len(keys) != 8 {
+		t.Errorf("%d distinct keys for 8 jobs", len(keys))
+	}
+	// Loading again gives the same keys: a re-run names the same jobs.
+	again, _ := Load(path, "", "")
+	for i := range b.Items {
+		if again.Items[i].Key() != b.Items[i].Key() {
+			t.Fatalf("item %d: key changed between loads", i)
+		}
+	}
+	// Another batch id gives other keys.
+	other, _ := Load(path, "sweep2", "")
+	if other.Items[0].Key() == b.Items[0].Key() {
+		t.Error("two batches share a key")
+	}
+}
+
+func TestJobsList(t *testing.T) {
+	path := write(t, map[string]string{
+		"batch.yaml": `platform: local
+base: {kind: command, labels: {team: a}}
+jobs:
+  - {name: one, command: ["true"]}
+  - {name: two, command: ["false"], platform: fake, labels: {extra: "1"}}
+  - eval.yaml
+`,
+		"eval.yaml": "kind: python\nentrypoint: eval.py\n",
+	})
+	b, err := Load(path, "", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Items) != 3 {
+		t.Fatalf("%d items", len(b.Items))
+	}
+	want := []struct{ name, platform string }{{"one", "local"}, {"two", "fake"}, {"eval", "local"}}
+	for i, w := range want {
+		it := b.Items[i]
+		if it.Spec.Name != w.name || it.Platform != w.platform {
+			t.Errorf("item %d: %s on %s, want %s on %s", i, it.Spec.Name, it.Platform, w.name, w.platform)
+		}
+	}
+	if l := b.Items[1].Spec.Labels; l["team"] != "a" || l["extra"] != "1" {
+		t.Errorf("labels not merged over the base: %v", l)
+	}
+	if b.Items[2].Spec.Kind != sdk.KindPython || b.Items[2].Spec.Labels["team"] != "a" {
+		t.Errorf("spec file job: %+v", b.Items[2].Spec.JobSpec)
+	}
+	if b.ID != DefaultID(path) || !ValidID(b.ID) || !strings.HasPrefix(b.ID, "batch-") {
+		t.Errorf("default id %q", b.ID)
+	}
+}
+
+func TestBadBatchFiles(t *testing.T) {
+	tests := []struct {
+		name, batch, field string
+	}{
+		{"unknown top key", "jobz: []\n", "jobz"},
+		{"unknown spec key", "jobs:\n  - {kind: command, command: [x], resource: {gpus: 1}}\n", "jobs[0].resource"},
+		{"unknown nested key", "base: {kind: command, command: [x], resources: {gpu: 1}}\nplatform: p\n", "base.resources.gpu"},
+		{"bad matrix key", "base: {kind: command, command: [x]}\nplatform: p\nmatrix:\n  learning_rate: [1]\n", "matrix.learning_rate"},
+		{"section as matrix key", "base: {kind: command, command: [x]}\nplatform: p\nmatrix:\n  env: [1]\n", "matrix.env"},
+		{"empty matrix values", "base: {kind: command, command: [x]}\nplatform: p\nmatrix:\n  env.X: []\n", "matrix.env.X"},
+		{"bad value from the matrix", "base: {kind: dsl, entrypoint: m.neural}\nplatform: p\nmatrix:\n  dsl.backend: [jax]\n", "matrix.dsl.backend"},
+		{"invalid job", "platform: p\njobs:\n  - {kind: python}\n", "jobs[0].entrypoint"},
+		{"no platform", "jobs:\n  - {kind: command, command: [x]}\n", "jobs[0].platform"},
+		{"duplicate jobs", "platform: p\njobs:\n  - {kind: command, command: [x]}\n  - {kind: command, command: [x]}\n", "jobs[1]"},
+		{"no jobs", "platform: p\n", "jobs"},
+		{"bad id", "id: Big Sweep\nplatform: p\njobs:\n  - {kind: command, command: [x]}\n", "id"},
+		{"missing spec file", "platform: p\njobs:\n  - nope.yaml\n", "jobs[0]"},
+		{"too many jobs", "platform: p\nbase: {kind: command, command: [x]}\nmatrix:\n  env.A: [" + strings.Repeat("1,", 200) + "1]\n  env.B: [" + strings.Repeat("1,", 200) + "1]\n", "matrix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(write(t, map[string]string{"batch.yaml": tt.batch}), "", "")
+			if !errors.Is(err, sdk.ErrInvalidArgument) {
+				t.Fatalf("err = %v, want invalid argument", err)
+			}
+			var fields []string
+			for _, p := range flatten(err) {
+				var se *sdk.Error
+				if errors.As(p, &se) {
+					fields = append(fields, se.Field)
+					if se.Hint == "" {
+						t.Errorf("problem %q has no hint", se)
+					}
+				}
+			}
+			found := false
+			for _, f := range fields {
+				found = found || f == tt.field
+			}
+			if !found {
+				t.Errorf("fields %v, want %q\n%v", fields, tt.field, err)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func TestRunBoundsConcurrency(t *testing.T) {
+	items := make([]*Item, 50)
+	for i := range items {
+		items[i] = &Item{Index: i + 1, Platform: "p"}
+	}
+	var inFlight, peak atomic.Int32
+	var mu sync.Mutex
+	var seen []int
+	gate := make(chan struct{})
+	var started atomic.Int32
+	results := Run(context.Background(), items, 4, func(_ context.Context, it *Item) int {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		// The first four wait until all four are in: the bound is reached.
+		if started.Add(1) == 4 {
+			close(gate)
+		}
+		<-gate
+		inFlight.Add(-1)
+		return it.Index * 10
+	}, func(it *Item, r int) {
+		mu.Lock()
+		seen = append(seen, r)
+		mu.Unlock()
+	})
+	if peak.Load() != 4 {
+		t.Errorf("peak concurrency %d, want 4", peak.Load())
+	}
+	for i, r := range results {
+		if r == nil || *r != (i+1)*10 {
+			t.Fatalf("result %d = %v", i, r)
+		}
+	}
+	if len(seen) != 50 {
+		t.Errorf("progress told of %d jobs", len(seen))
+	}
+}
+
+func TestRunStopsStartingWhenCancelled(t *testing.T) {
+	items := make([]*Item, 10)
+	for i := range items {
+		items[i] = &Item{Index: i + 1}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	results := Run(ctx, items, 1, func(_ context.Context, it *Item) bool {
+		if it.Index == 3 {
+			cancel()
+		}
+		return true
+	}, nil)
+	ran := 0
+	for _, r := range results {
+		if r != nil {
+			ran++
+		}
+	}
+	// The feeder may hand over one more item before it sees the
+	// cancellation, never more.
+	if ran < 3 || ran > 4 || results[9] != nil {
+		t.Errorf("%d items ran after cancelling at the third", ran)
+	}
+}
+
+func TestBarsDrawInPlace(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
+	b := NewBars(w, map[string]int{"local": 2, "fake": 1})
+	b.Done("local", false, "ok")
+	b.Done("fake", true, "fake job 3 failed: quota")
+	b.Done("local", false, "ok")
+	b.Stop()
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "fake job 3 failed: quota\n") {
+		t.Errorf("the failure was not printed:\n%q", out)
+	}
+	if !strings.Contains(out, "\x1b[3A") {
+		t.Errorf("bars were not redrawn in place (three lines up):\n%q", out)
+	}
+	final := out[strings.LastIndex(out, "\x1b[J")+len("\x1b[J"):]
+	for _, want := range []string{"local [" + strings.Repeat("#", 30) + "] 2/2", "fake  [" + strings.Repeat("#", 30) + "] 1/1  1 failed", "all   [" + strings.Repeat("#", 30) + "] 3/3  1 failed"} {
+		if !strings.Contains(final, want) {
+			t.Errorf("final frame lacks %q:\n%s", want, final)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestLines(t *testing.T) {
+	var buf bytes.Buffer
+	l := &Lines{W: &buf, Total: 2}
+	l.Done("p", false, "submitted p:1")
+	l.Done("p", true, "failed")
+	l.Stop()
+	if buf.String() != "[1/2] submitted p:1\n[2/2] failed\n" {
+		t.Errorf("%q", buf.String())
+	}
+}
