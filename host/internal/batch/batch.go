@@ -652,3 +652,29 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// NamedPlatforms reads, without expanding anything, the platforms a batch
+// file names outright: its platform and a matrix over platform, plus
+// defaultPlatform. Callers start those plugins while Load expands the jobs;
+// Load remains the authority on which platforms the jobs use.
+func NamedPlatforms(path, defaultPlatform string) []string {
+	var f struct {
+		Platform string              `yaml:"platform"`
+		Matrix   map[string][]string `yaml:"matrix"`
+	}
+	names := map[string]bool{}
+	if b, err := os.ReadFile(path); err == nil && yaml.Unmarshal(b, &f) == nil {
+		names[f.Platform] = true
+		for _, p := range f.Matrix["platform"] {
+			names[p] = true
+		}
+	}
+	names[defaultPlatform] = true
+	delete(names, "")
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

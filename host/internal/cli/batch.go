@@ -77,7 +77,17 @@ func batchSubmit(c *cli.Context) error {
 			Hint: "use lowercase letters, digits, '-' and '_', at most 63, starting with a letter or digit"}
 	}
 	began := time.Now()
+	// Plugins the file names start while its jobs expand; a start that
+	// fails here is retried, and reported, below.
+	warm := make(chan struct{})
+	go func() {
+		defer close(warm)
+		for _, p := range batch.NamedPlatforms(c.Args().First(), c.String("platform")) {
+			_, _ = s.mgr.Get(c.Context, p)
+		}
+	}()
 	b, err := batch.Load(c.Args().First(), c.String("id"), c.String("platform"))
+	<-warm
 	if err != nil {
 		return err
 	}

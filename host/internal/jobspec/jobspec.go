@@ -79,12 +79,21 @@ type Spec struct {
 	Platform string
 	// Path is the file the spec came from; empty for a spec built from a
 	// script path.
-	Path  string
-	lines map[string]int
+	Path string
+	// source is the file's text; lines maps its key paths to their lines,
+	// worked out only when an error needs them.
+	source []byte
+	lines  map[string]int
 }
 
 // Line returns the line of field (as named by sdk errors) in the file, or 0.
 func (s *Spec) Line(field string) int {
+	if s.lines == nil && s.source != nil {
+		var root yaml.Node
+		_ = yaml.Unmarshal(s.source, &root)
+		s.lines = map[string]int{}
+		collectLines(&root, "", s.lines)
+	}
 	for f := field; f != ""; f = f[:max(strings.LastIndex(f, "."), 0)] {
 		if l, ok := s.lines[f]; ok {
 			return l
@@ -133,10 +142,7 @@ func Parse(b []byte, name, baseDir string) (*Spec, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, decodeError(name, err)
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(b, &root)
-	s := &Spec{Platform: f.Platform, Path: name, lines: map[string]int{}}
-	collectLines(&root, "", s.lines)
+	s := &Spec{Platform: f.Platform, Path: name, source: b}
 
 	s.JobSpec = sdk.JobSpec{
 		Name: f.Name, Kind: sdk.Kind(f.Kind), Entrypoint: f.Entrypoint, Args: f.Args, Command: f.Command,
