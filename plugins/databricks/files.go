@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,37 +33,27 @@ func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress
 	if err != nil {
 		return sdk.FileInfo{}, err
 	}
-	f, err := os.Open(req.LocalPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "local", Message: req.LocalPath + " does not exist"}
-	}
+	f, size, err := sdk.OpenUpload(req.LocalPath)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+		return sdk.FileInfo{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
-	}
-	if st.IsDir() {
-		return sdk.FileInfo{}, sdk.FieldError("local", req.LocalPath+" is a directory", "copy one file at a time")
-	}
 	ws, err := p.client()
 	if err != nil {
 		return sdk.FileInfo{}, err
 	}
 	if progress != nil {
-		progress(0, st.Size())
+		progress(0, size)
 	}
-	if err := ws.upload(ctx, dst, f, st.Size(), progress); err != nil {
+	if err := ws.upload(ctx, dst, f, size, progress); err != nil {
 		return sdk.FileInfo{}, p.settings().wrap(err, "uploading to "+dst.String())
 	}
 	info, err := ws.stat(ctx, dst)
 	if err != nil {
 		return sdk.FileInfo{}, p.settings().wrap(err, "checking "+dst.String())
 	}
-	if info.Size != st.Size() {
-		return info, fmt.Errorf("databricks: %s holds %d bytes after uploading %d", dst, info.Size, st.Size())
+	if info.Size != size {
+		return info, fmt.Errorf("databricks: %s holds %d bytes after uploading %d", dst, info.Size, size)
 	}
 	return info, nil
 }

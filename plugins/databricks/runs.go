@@ -207,7 +207,7 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 	b, err := ws.readFile(ctx, outLoc.join(runner.MetricsFile), maxMetrics)
 	switch {
 	case err == nil:
-		if res.Metrics, err = parseMetrics(b); err != nil {
+		if res.Metrics, err = runner.ParseMetrics(b); err != nil {
 			res.Error = strings.TrimSpace(res.Error + "\n" + runner.MetricsFile + ": " + err.Error())
 		}
 	case !notFound(err):
@@ -221,29 +221,6 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 		res.Artifacts = append(res.Artifacts, f.URI)
 	}
 	return res, nil
-}
-
-// parseMetrics reads a JSON object of numbers; nested objects flatten to
-// dotted keys and anything that is not a number is skipped.
-func parseMetrics(b []byte) (map[string]float64, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch t := v.(type) {
-		case float64:
-			out[prefix] = t
-		case map[string]any:
-			for k, vv := range t {
-				walk(strings.TrimPrefix(prefix+"."+k, "."), vv)
-			}
-		}
-	}
-	walk("", raw)
-	return out, nil
 }
 
 // tailLines returns the last n lines of s, at most max bytes.

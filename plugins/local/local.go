@@ -496,7 +496,7 @@ func (p *Platform) Result(_ context.Context, id string) (sdk.JobResult, error) {
 	}
 	out := filepath.Join(dir, outputDir)
 	if b, err := os.ReadFile(filepath.Join(out, runner.MetricsFile)); err == nil {
-		res.Metrics, err = parseMetrics(b)
+		res.Metrics, err = runner.ParseMetrics(b)
 		if err != nil {
 			res.Error = strings.TrimSpace(res.Error + "; " + runner.MetricsFile + ": " + err.Error())
 		}
@@ -509,29 +509,6 @@ func (p *Platform) Result(_ context.Context, id string) (sdk.JobResult, error) {
 	})
 	res.OutputExcerpt = tail(filepath.Join(dir, logFile), 20, 8<<10)
 	return res, nil
-}
-
-// parseMetrics reads a JSON object of numbers; nested objects flatten to
-// dotted keys and anything that is not a number is skipped.
-func parseMetrics(b []byte) (map[string]float64, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch t := v.(type) {
-		case float64:
-			out[prefix] = t
-		case map[string]any:
-			for k, vv := range t {
-				walk(strings.TrimPrefix(prefix+"."+k, "."), vv)
-			}
-		}
-	}
-	walk("", raw)
-	return out, nil
 }
 
 // tail returns the last n lines of a file, reading at most max bytes.

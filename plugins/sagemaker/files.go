@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -89,32 +87,22 @@ func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress
 	if err != nil {
 		return sdk.FileInfo{}, err
 	}
-	f, err := os.Open(req.LocalPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "local", Message: req.LocalPath + " does not exist"}
-	}
+	f, size, err := sdk.OpenUpload(req.LocalPath)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+		return sdk.FileInfo{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return sdk.FileInfo{}, sdk.FieldError("local", req.LocalPath+" is not a regular file", "upload one file at a time")
-	}
 	if dst.Key == "" || strings.HasSuffix(dst.Key, "/") {
 		dst.Key += filepath.Base(req.LocalPath)
 	}
 	_, err = transfers(c).UploadObject(ctx, &transfermanager.UploadObjectInput{
-		Bucket: aws.String(dst.Bucket), Key: aws.String(dst.Key), Body: f, ContentLength: aws.Int64(st.Size()),
-	}, withProgress(progress, st.Size()))
+		Bucket: aws.String(dst.Bucket), Key: aws.String(dst.Key), Body: f, ContentLength: aws.Int64(size),
+	}, withProgress(progress, size))
 	if err != nil {
 		return sdk.FileInfo{}, awsError(err, "uploading to "+dst.String(), "check that bucket "+dst.Bucket+" exists and is yours")
 	}
 	if progress != nil {
-		progress(st.Size(), st.Size())
+		progress(size, size)
 	}
 	return p.head(ctx, c, dst)
 }

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -120,33 +119,10 @@ func (p *Platform) outputMetrics(ctx context.Context, c *clients, u s3URI) (map[
 		if len(b) > maxMetricsBytes {
 			return nil, true, fmt.Errorf("%s: %s is larger than 1 MiB", u, runner.MetricsFile)
 		}
-		m, err := parseMetrics(b)
+		m, err := runner.ParseMetrics(b)
 		if err != nil {
 			return nil, true, fmt.Errorf("%s: %w", runner.MetricsFile, err)
 		}
 		return m, true, nil
 	}
-}
-
-// parseMetrics reads a JSON object of numbers; nested objects flatten to
-// dotted keys and anything that is not a number is skipped.
-func parseMetrics(b []byte) (map[string]float64, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch t := v.(type) {
-		case float64:
-			out[prefix] = t
-		case map[string]any:
-			for k, vv := range t {
-				walk(strings.TrimPrefix(prefix+"."+k, "."), vv)
-			}
-		}
-	}
-	walk("", raw)
-	return out, nil
 }

@@ -66,21 +66,11 @@ func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress
 	if err != nil {
 		return sdk.FileInfo{}, err
 	}
-	f, err := os.Open(req.LocalPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return sdk.FileInfo{}, &sdk.Error{Kind: sdk.ErrNotFound, Field: "local", Message: req.LocalPath + " does not exist"}
-	}
+	f, size, err := sdk.OpenUpload(req.LocalPath)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("vertex: %w", err)
+		return sdk.FileInfo{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("vertex: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return sdk.FileInfo{}, sdk.FieldError("local", req.LocalPath+" is not a regular file", "copy one file at a time")
-	}
 	_, c := p.current()
 	gcs, err := c.storageClient()
 	if err != nil {
@@ -90,12 +80,12 @@ func (p *Platform) Upload(ctx context.Context, req sdk.TransferRequest, progress
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	attrs, err := streamUp(ctx, gcs.Bucket(bucket).Object(name), f, ctype, progress, st.Size())
+	attrs, err := streamUp(ctx, gcs.Bucket(bucket).Object(name), f, ctype, progress, size)
 	if err != nil {
 		return sdk.FileInfo{}, apiError(err, "uploading "+uri, "check that bucket "+bucket+" exists and that you may write to it")
 	}
 	if progress != nil {
-		progress(attrs.Size, st.Size())
+		progress(attrs.Size, size)
 	}
 	return sdk.FileInfo{URI: "gs://" + bucket + "/" + name, Size: attrs.Size, ModifiedAt: attrs.Updated}, nil
 }

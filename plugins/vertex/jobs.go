@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -227,33 +226,10 @@ func (p *Platform) readOutputs(ctx context.Context, prefixURI string, res *sdk.J
 	if err != nil {
 		return apiError(err, "reading "+runner.MetricsFile, "")
 	}
-	if res.Metrics, err = parseMetrics(data); err != nil {
+	if res.Metrics, err = runner.ParseMetrics(data); err != nil {
 		res.Error = strings.TrimPrefix(res.Error+"; "+runner.MetricsFile+": "+err.Error(), "; ")
 	}
 	return nil
-}
-
-// parseMetrics reads a JSON object of numbers; nested objects flatten to
-// dotted keys and anything that is not a number is skipped.
-func parseMetrics(b []byte) (map[string]float64, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch t := v.(type) {
-		case float64:
-			out[prefix] = t
-		case map[string]any:
-			for k, vv := range t {
-				walk(strings.TrimPrefix(prefix+"."+k, "."), vv)
-			}
-		}
-	}
-	walk("", raw)
-	return out, nil
 }
 
 // Cancel asks Vertex AI to cancel the job and polls until it has stopped,

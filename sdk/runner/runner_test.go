@@ -80,3 +80,22 @@ func TestScriptWithoutNeural(t *testing.T) {
 		t.Fatalf("missing install hint:\n%s", out)
 	}
 }
+
+func TestParseMetrics(t *testing.T) {
+	got, err := ParseMetrics([]byte(`{"loss": 0.5, "val": {"acc": 0.9, "note": "x"}, "epochs": 3, "tags": [1]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"loss": 0.5, "val.acc": 0.9, "epochs": 3}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, err := ParseMetrics([]byte(`[1]`)); err == nil {
+		t.Error("a JSON array was taken for metrics")
+	}
+}
