@@ -8,7 +8,6 @@ package main
 
 import (
 	_ "embed"
-	"fmt"
 	"os"
 	"strings"
 
@@ -23,10 +22,6 @@ func version() string { return strings.TrimSpace(versionFile) }
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == superviseArg {
 		os.Exit(supervise(os.Args[2]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == "--version" {
-		fmt.Println(version())
-		return
 	}
 	plugin.Serve(New())
 }

@@ -17,8 +17,6 @@ package main
 
 import (
 	_ "embed"
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk/plugin"
@@ -30,9 +28,5 @@ var versionFile string
 func version() string { return strings.TrimSpace(versionFile) }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "--version" {
-		fmt.Println(version())
-		return
-	}
 	plugin.Serve(New())
 }

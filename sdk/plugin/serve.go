@@ -27,8 +27,15 @@ const (
 
 // Serve runs impl as a plugin until the host disconnects. It never returns
 // normally. Plugin logs go to stderr as JSON, which the host files per plugin.
+//
+// Run by hand as `neural-plugin-NAME --version`, it prints its version and
+// exits.
 func Serve(impl sdk.Platform) {
 	meta := wire.Describe(impl)
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println(meta.Version)
+		os.Exit(0)
+	}
 	level := hclog.LevelFromString(os.Getenv(EnvLogLevel))
 	if level == hclog.NoLevel {
 		level = hclog.Info
