@@ -100,7 +100,7 @@ func (m *Manager) Get(ctx context.Context, name string) (*plugin.Conn, error) {
 		return nil, err
 	}
 	meta := e.conn.Metadata()
-	cfg, err := settings.ResolveWith(name, meta.Config, os.Getenv, m.Credentials[name], m.Settings.Platforms[name])
+	cfg, err := settings.Resolve(name, meta.Config, os.Getenv, m.Credentials[name], m.Settings.Platforms[name])
 	m.secrets = append(m.secrets, settings.Secrets(meta.Config, cfg)...)
 	logSecrets := append([]string(nil), m.secrets...)
 	m.logSecrets.Store(&logSecrets)

@@ -66,18 +66,11 @@ func Load(path string) (File, error) {
 	return f, nil
 }
 
-// Resolve returns the values for fields: the first set environment variable
-// of each, else the file's value, else the default. A required field with no
-// value is an invalid-argument error naming where to set it.
-func Resolve(platform string, fields []sdk.ConfigField, file map[string]string, getenv func(string) string) (sdk.Config, error) {
-	return ResolveWith(platform, fields, getenv, nil, file)
-}
-
-// ResolveWith is Resolve with the credentials file's values for the
-// platform as a layer between the environment and the config file: the
-// platform's environment variables override stored credentials, which
-// override the config file, which overrides the defaults.
-func ResolveWith(platform string, fields []sdk.ConfigField, getenv func(string) string, creds, file map[string]string) (sdk.Config, error) {
+// Resolve returns the values for fields, each from the first of: the
+// platform's environment variables, the credentials file's values for the
+// platform (creds), the config file's (file), the default. A required field
+// with no value is an invalid-argument error naming where to set it.
+func Resolve(platform string, fields []sdk.ConfigField, getenv func(string) string, creds, file map[string]string) (sdk.Config, error) {
 	out := sdk.Config{}
 	var errs []error
 	for _, f := range fields {

@@ -15,7 +15,7 @@ func TestResolve(t *testing.T) {
 		{Key: "token", Secret: true, EnvVars: []string{"X_TOKEN"}},
 	}
 	env := map[string]string{"X_HOST_OLD": "old", "X_TOKEN": "s3cret"}
-	got, err := Resolve("x", fields, map[string]string{"host": "file", "region": "us"}, func(k string) string { return env[k] })
+	got, err := Resolve("x", fields, func(k string) string { return env[k] }, nil, map[string]string{"host": "file", "region": "us"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveMissingAndUnknown(t *testing.T) {
 	fields := []sdk.ConfigField{{Key: "host", Required: true, EnvVars: []string{"X_HOST"}}}
-	_, err := Resolve("x", fields, map[string]string{"hots": "typo"}, func(string) string { return "" })
+	_, err := Resolve("x", fields, func(string) string { return "" }, nil, map[string]string{"hots": "typo"})
 	if !errors.Is(err, sdk.ErrInvalidArgument) {
 		t.Fatalf("want invalid argument, got %v", err)
 	}
@@ -63,18 +63,18 @@ func TestResolvePrecedence(t *testing.T) {
 				}
 				return map[string]string{"k": v}
 			}
-			got, err := ResolveWith("x", fields, func(string) string { return tt.env }, layer(tt.creds), layer(tt.file))
+			got, err := Resolve("x", fields, func(string) string { return tt.env }, layer(tt.creds), layer(tt.file))
 			if err != nil || got["k"] != tt.want {
 				t.Errorf("got %q (%v), want %q", got["k"], err, tt.want)
 			}
 		})
 	}
-	_, err := ResolveWith("x", fields, func(string) string { return "" }, map[string]string{"typo": "v"}, nil)
+	_, err := Resolve("x", fields, func(string) string { return "" }, map[string]string{"typo": "v"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "platforms.x.typo") || !strings.Contains(err.Error(), "credentials file") {
 		t.Errorf("unknown stored key: %v", err)
 	}
 	required := []sdk.ConfigField{{Key: "token", Required: true, Secret: true, EnvVars: []string{"X_TOKEN"}}}
-	_, err = ResolveWith("x", required, func(string) string { return "" }, nil, nil)
+	_, err = Resolve("x", required, func(string) string { return "" }, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "neural-host auth configure x") {
 		t.Errorf("missing required setting: %v", err)
 	}
