@@ -314,12 +314,7 @@ func (l *loader) expand(f File, id, defaultPlatform string) (*Batch, error) {
 // item builds and validates one job, with its key, and reports whether it
 // is valid; its problems are in l.errs.
 func (l *loader) item(batchID string, it *Item, vals map[string]any, src source, field string, suffix []string, filePlatform, defaultPlatform string) bool {
-	body, err := yaml.Marshal(vals)
-	if err != nil {
-		l.fail(field, "", err.Error(), "")
-		return false
-	}
-	spec, err := jobspec.Parse(body, src.file, src.dir)
+	spec, err := jobspec.FromValues(vals, src.file, src.dir)
 	if err != nil {
 		for _, p := range sdk.Problems(err) {
 			l.problem(field, it, p)

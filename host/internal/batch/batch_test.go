@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,5 +277,21 @@ func TestLines(t *testing.T) {
 	l.Stop()
 	if buf.String() != "[1/2] submitted p:1\n[2/2] failed\n" {
 		t.Errorf("%q", buf.String())
+	}
+}
+
+// BenchmarkLoad expands a 1000-job matrix.
+func BenchmarkLoad(b *testing.B) {
+	seeds := make([]string, 1000)
+	for i := range seeds {
+		seeds[i] = fmt.Sprintf("%q", fmt.Sprint(i))
+	}
+	dir := b.TempDir()
+	path := filepath.Join(dir, "sweep.yaml")
+	os.WriteFile(path, []byte("platform: fake\nbase: {kind: command, command: [train]}\nmatrix:\n  env.SEED: ["+strings.Join(seeds, ", ")+"]\n"), 0o644)
+	for b.Loop() {
+		if _, err := Load(path, "sweep", ""); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -6,10 +6,12 @@ package jobspec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,39 +23,39 @@ import (
 
 // File is the YAML shape of a job spec.
 type File struct {
-	Platform     string            `yaml:"platform"`
-	Name         string            `yaml:"name"`
-	Kind         string            `yaml:"kind"`
-	WorkDir      string            `yaml:"workdir"`
-	Entrypoint   string            `yaml:"entrypoint"`
-	Args         []string          `yaml:"args"`
-	Command      []string          `yaml:"command"`
-	DSL          DSL               `yaml:"dsl"`
-	Requirements []string          `yaml:"requirements"`
-	Env          map[string]string `yaml:"env"`
-	Resources    Resources         `yaml:"resources"`
-	Labels       map[string]string `yaml:"labels"`
-	Options      map[string]string `yaml:"options"`
+	Platform     string            `yaml:"platform" json:"platform"`
+	Name         string            `yaml:"name" json:"name"`
+	Kind         string            `yaml:"kind" json:"kind"`
+	WorkDir      string            `yaml:"workdir" json:"workdir"`
+	Entrypoint   string            `yaml:"entrypoint" json:"entrypoint"`
+	Args         []string          `yaml:"args" json:"args"`
+	Command      []string          `yaml:"command" json:"command"`
+	DSL          DSL               `yaml:"dsl" json:"dsl"`
+	Requirements []string          `yaml:"requirements" json:"requirements"`
+	Env          map[string]string `yaml:"env" json:"env"`
+	Resources    Resources         `yaml:"resources" json:"resources"`
+	Labels       map[string]string `yaml:"labels" json:"labels"`
+	Options      map[string]string `yaml:"options" json:"options"`
 }
 
 // DSL is the dsl: section.
 type DSL struct {
-	Backend       string `yaml:"backend"`
-	Dataset       string `yaml:"dataset"`
-	NeuralVersion string `yaml:"neural_version"`
+	Backend       string `yaml:"backend" json:"backend"`
+	Dataset       string `yaml:"dataset" json:"dataset"`
+	NeuralVersion string `yaml:"neural_version" json:"neural_version"`
 }
 
 // Resources is the resources: section.
 type Resources struct {
-	InstanceType string   `yaml:"instance_type"`
-	GPUType      string   `yaml:"gpu_type"`
-	GPUs         int      `yaml:"gpus"`
-	CPUs         float64  `yaml:"cpus"`
-	MemoryGB     float64  `yaml:"memory_gb"`
-	DiskGB       int      `yaml:"disk_gb"`
-	MaxRuntime   Duration `yaml:"max_runtime"`
-	Spot         bool     `yaml:"spot"`
-	Nodes        int      `yaml:"nodes"`
+	InstanceType string   `yaml:"instance_type" json:"instance_type"`
+	GPUType      string   `yaml:"gpu_type" json:"gpu_type"`
+	GPUs         int      `yaml:"gpus" json:"gpus"`
+	CPUs         float64  `yaml:"cpus" json:"cpus"`
+	MemoryGB     float64  `yaml:"memory_gb" json:"memory_gb"`
+	DiskGB       int      `yaml:"disk_gb" json:"disk_gb"`
+	MaxRuntime   Duration `yaml:"max_runtime" json:"max_runtime"`
+	Spot         bool     `yaml:"spot" json:"spot"`
+	Nodes        int      `yaml:"nodes" json:"nodes"`
 }
 
 // Duration reads "90m", "2h" or a number of seconds.
@@ -70,6 +72,29 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// UnmarshalJSON reads the same forms as UnmarshalYAML.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch t := v.(type) {
+	case float64:
+		*d = Duration(t * float64(time.Second))
+		return nil
+	case string:
+		if secs, err := strconv.ParseFloat(t, 64); err == nil {
+			*d = Duration(secs * float64(time.Second))
+			return nil
+		}
+		if dur, err := time.ParseDuration(t); err == nil {
+			*d = Duration(dur)
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not a duration (write 90m, 2h or seconds)", b)
 }
 
 // Spec is a loaded job spec.
@@ -142,8 +167,101 @@ func Parse(b []byte, name, baseDir string) (*Spec, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, decodeError(name, err)
 	}
-	s := &Spec{Platform: f.Platform, Path: name, source: b}
+	return fromFile(f, name, baseDir, b), nil
+}
 
+// FromValues builds a spec from values already decoded, as a batch's
+// matrix makes them, with Parse's key and type checks but without a YAML
+// round trip; name labels errors and baseDir resolves workdir.
+func FromValues(vals map[string]any, name, baseDir string) (*Spec, error) {
+	b, err := json.Marshal(coerce(vals, reflect.TypeOf(File{})))
+	if err != nil {
+		return nil, sdk.FieldError("spec", name+": "+err.Error(), "give plain values: strings, numbers, lists and maps")
+	}
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, jsonError(name, err)
+	}
+	return fromFile(f, name, baseDir, nil), nil
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// coerce turns numbers and booleans bound for string fields into their
+// text, as YAML decoding does (env: {LR: 0.01} is the string "0.01").
+func coerce(v any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch val := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(val))
+		for k, e := range val {
+			switch t.Kind() {
+			case reflect.Map:
+				out[k] = coerce(e, t.Elem())
+			case reflect.Struct:
+				if f, ok := fieldByYAML(t, k); ok {
+					out[k] = coerce(e, f.Type)
+				} else {
+					out[k] = e // an unknown key: the decoder reports it
+				}
+			default:
+				out[k] = e
+			}
+		}
+		return out
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return v
+		}
+		out := make([]any, len(val))
+		for i, e := range val {
+			out[i] = coerce(e, t.Elem())
+		}
+		return out
+	case int, int64, uint64, float64, bool:
+		if t.Kind() == reflect.String {
+			switch n := val.(type) {
+			case float64:
+				return strconv.FormatFloat(n, 'g', -1, 64)
+			default:
+				return fmt.Sprint(n)
+			}
+		}
+	}
+	return v
+}
+
+func fieldByYAML(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0] == key {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func jsonError(name string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: te.Field, Message: fmt.Sprintf("%s: %s is not a %s", name, te.Value, te.Type),
+			Hint: "fix the value; 'neural-host job schema' gives each key's type"}
+	}
+	if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: m[1], Message: fmt.Sprintf("%s: unknown key %q", name, m[1]),
+			Hint: "remove it or correct its spelling; 'neural-host job schema' lists the keys"}
+	}
+	return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "spec", Message: name + ": " + strings.TrimPrefix(err.Error(), "json: "),
+		Hint: "fix the spec; 'neural-host job schema' prints its keys"}
+}
+
+// fromFile turns a decoded file into a Spec; source, when not nil, is the
+// text line numbers are looked up in.
+func fromFile(f File, name, baseDir string, source []byte) *Spec {
+	s := &Spec{Platform: f.Platform, Path: name, source: source}
 	s.JobSpec = sdk.JobSpec{
 		Name: f.Name, Kind: sdk.Kind(f.Kind), Entrypoint: f.Entrypoint, Args: f.Args, Command: f.Command,
 		DSL:          sdk.DSLOptions{Backend: sdk.Backend(f.DSL.Backend), Dataset: f.DSL.Dataset, NeuralVersion: f.DSL.NeuralVersion},
@@ -167,7 +285,7 @@ func Parse(b []byte, name, baseDir string) (*Spec, error) {
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	}
-	return s, nil
+	return s
 }
 
 func decodeError(name string, err error) error {

@@ -73,3 +73,32 @@ func TestDescribeAddsLine(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestFromValues(t *testing.T) {
+	s, err := FromValues(map[string]any{
+		"kind": "command", "command": []any{"train", 3},
+		"env":       map[string]any{"LR": 0.01, "DEBUG": true},
+		"resources": map[string]any{"gpus": 2, "max_runtime": "90m"},
+	}, "batch.yaml", "/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Env["LR"] != "0.01" || s.Env["DEBUG"] != "true" || s.Command[1] != "3" || s.Resources.GPUs != 2 ||
+		s.Resources.MaxRuntime != 90*time.Minute {
+		t.Errorf("got %+v", s.JobSpec)
+	}
+	for _, tt := range []struct {
+		vals  map[string]any
+		field string
+	}{
+		{map[string]any{"kind": "command", "resourcse": map[string]any{}}, "resourcse"},
+		{map[string]any{"kind": "command", "resources": map[string]any{"gpus": "many"}}, "resources.gpus"},
+		{map[string]any{"kind": "command", "resources": map[string]any{"max_runtime": "soon"}}, "spec"},
+	} {
+		_, err := FromValues(tt.vals, "batch.yaml", "/p")
+		var e *sdk.Error
+		if !errors.As(err, &e) || !errors.Is(err, sdk.ErrInvalidArgument) || e.Field != tt.field {
+			t.Errorf("FromValues(%v) = %v, want an error on %s", tt.vals, err, tt.field)
+		}
+	}
+}
