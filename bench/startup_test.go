@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var bin string
@@ -117,30 +118,52 @@ func BenchmarkPluginsList(b *testing.B) {
 // BenchmarkJobStatus is one full `neural-host job status local:ID`,
 // including the plugin's checksum check.
 func BenchmarkJobStatus(b *testing.B) {
-	env := home(b)
-	root := b.TempDir()
+	env, ref := finishedJob(b)
 	host := filepath.Join(bin, "neural-host")
-	spec := filepath.Join(root, "job.yaml")
-	os.WriteFile(spec, []byte("kind: command\ncommand: [\"true\"]\n"), 0o644)
-	submit := exec.Command(host, "job", "submit", spec, "-p", "local", "--wait", "-o", "json")
-	submit.Env = env
-	out := runOrFail(b, submit)
-	ref := ""
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), `"ref": "`); ok {
-			ref = strings.TrimSuffix(v, `",`)
-			break
-		}
-	}
-	if ref == "" {
-		b.Fatalf("no ref in %s", out)
-	}
 	b.ResetTimer()
 	for b.Loop() {
-		cmd := exec.Command(host, "job", "status", ref)
-		cmd.Env = env
-		if out := runOrFail(b, cmd); !strings.Contains(out, "succeeded") {
-			b.Fatalf("unexpected output %q", out)
+		jobStatus(b, host, env, ref)
+	}
+}
+
+// BenchmarkJobStatusVsFloor alternates the floor and job status in one
+// loop, so both see the same machine, and reports their ratio.
+func BenchmarkJobStatusVsFloor(b *testing.B) {
+	env, ref := finishedJob(b)
+	host := filepath.Join(bin, "neural-host")
+	var floor, status time.Duration
+	for b.Loop() {
+		t := time.Now()
+		runOrFail(b, exec.Command(filepath.Join(bin, "hello-host"), filepath.Join(bin, "hello-plugin")))
+		floor += time.Since(t)
+		t = time.Now()
+		jobStatus(b, host, env, ref)
+		status += time.Since(t)
+	}
+	b.ReportMetric(float64(status)/float64(floor), "status/floor")
+}
+
+// finishedJob submits a job that ends at once and returns its reference.
+func finishedJob(b *testing.B) ([]string, string) {
+	env := home(b)
+	spec := filepath.Join(b.TempDir(), "job.yaml")
+	os.WriteFile(spec, []byte("kind: command\ncommand: [\"true\"]\n"), 0o644)
+	submit := exec.Command(filepath.Join(bin, "neural-host"), "job", "submit", spec, "-p", "local", "--wait", "-o", "json")
+	submit.Env = env
+	out := runOrFail(b, submit)
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), `"ref": "`); ok {
+			return env, strings.TrimSuffix(v, `",`)
 		}
+	}
+	b.Fatalf("no ref in %s", out)
+	return nil, ""
+}
+
+func jobStatus(b *testing.B, host string, env []string, ref string) {
+	cmd := exec.Command(host, "job", "status", ref)
+	cmd.Env = env
+	if out := runOrFail(b, cmd); !strings.Contains(out, "succeeded") {
+		b.Fatalf("unexpected output %q", out)
 	}
 }

@@ -218,6 +218,7 @@ func batchSubmit(c *cli.Context) error {
 		progress.Done(it.Platform, false, fmt.Sprintf("%s: %s (%s)", it.Describe(), sdk.JobRef{Platform: it.Platform, ID: o.st.ID}, o.st.State))
 	})
 	res.DurationSeconds = time.Since(start).Seconds()
+	s.log.Debug("batch sent", "jobs", len(pending), "took", time.Since(start))
 	// After Ctrl-C some chunks may still be on their way; the index must
 	// not close under them.
 	<-recorded
