@@ -22,7 +22,7 @@ plugins: $(addprefix plugin-,$(PLUGINS))
 plugin-%:
 	$(GO) build -o $(BIN)/neural-plugin-$* ./plugins/$*
 
-demo: build
+demo: host plugin-local
 	./scripts/demo.sh
 
 test:
