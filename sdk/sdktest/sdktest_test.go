@@ -51,7 +51,7 @@ func TestSuite(t *testing.T) {
 		t.Run("mode="+tt.mode, func(t *testing.T) {
 			t.Parallel()
 			results := Check(context.Background(), Config{
-				Binary: testPlugin, Env: []string{"TESTPLUGIN_MODE=" + tt.mode}, CallGrace: time.Second,
+				Binary: testPlugin, Env: []string{"TESTPLUGIN_MODE=" + tt.mode}, CallGrace: 3 * time.Second,
 				LongJob: sdk.JobSpec{Name: "long", Kind: sdk.KindCommand, Command: []string{"sleep", "600"}},
 			})
 			var failed []string
