@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 // The batch benchmarks submit to the fake platform
@@ -35,11 +37,7 @@ var (
 // configured, and a fresh directory for its calls log.
 func fakeHome(b *testing.B) (env []string, fakeDir string) {
 	fakeOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(bin, "neural-plugin-fake"), "./sdk/sdktest/testdata/fakeplatform")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fakeErr = fmt.Errorf("building the fake platform: %v\n%s", err, out)
-		}
+		fakeErr = sdktest.Build("..", bin, map[string]string{"./sdk/sdktest/testdata/fakeplatform": "neural-plugin-fake"}, "-trimpath", "-ldflags=-s -w")
 	})
 	if fakeErr != nil {
 		b.Fatal(fakeErr)

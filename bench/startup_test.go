@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 var bin string
@@ -37,19 +39,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// build compiles the binaries as scripts/release.sh builds what users install.
 func build(dir string) error {
-	for pkg, out := range map[string]string{
+	return sdktest.Build("..", dir, map[string]string{
 		"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
 		"./bench/hello/plugin": "hello-plugin", "./bench/hello/host": "hello-host",
-	} {
-		// Built as scripts/release.sh builds what users install.
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, out), pkg)
-		cmd.Dir = ".."
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-		}
-	}
-	return nil
+	}, "-trimpath", "-ldflags=-s -w")
 }
 
 func runOrFail(b *testing.B, cmd *exec.Cmd) string {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 // binDir holds neural-host and neural-plugin-local, built once in TestMain.
@@ -43,15 +45,8 @@ func build(dir string) error {
 	if err != nil {
 		return err
 	}
-	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
-		"./sdk/sdktest/testdata/testplugin": "testplugin/neural-plugin-testplugin"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-		}
-	}
-	return nil
+	return sdktest.Build(root, dir, map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/local": "neural-plugin-local",
+		"./sdk/sdktest/testdata/testplugin": "testplugin/neural-plugin-testplugin"})
 }
 
 // env is one user's machine: its own XDG dirs, so tests do not share jobs.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/plugins/sagemaker/internal/fakeaws"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 // binDir holds neural-host and neural-plugin-sagemaker, built once in
@@ -50,14 +50,7 @@ func build(dir string) error {
 	if err != nil {
 		return err
 	}
-	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/sagemaker": "neural-plugin-sagemaker"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-		}
-	}
-	return nil
+	return sdktest.Build(root, dir, map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/sagemaker": "neural-plugin-sagemaker"})
 }
 
 // newPlatform starts stand-ins and a Platform configured for them through

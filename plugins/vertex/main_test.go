@@ -3,9 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 var (
@@ -40,13 +41,7 @@ func run(m *testing.M) int {
 	// Before any TLS use: Go reads the trusted roots once per process.
 	os.Setenv("SSL_CERT_FILE", testCert.caFile)
 	binDir = filepath.Join(dir, "bin")
-	for pkg, out := range map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/vertex": "neural-plugin-vertex"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
-		cmd.Dir = filepath.Join("..", "..")
-		if b, err := cmd.CombinedOutput(); err != nil && buildErr == nil {
-			buildErr = fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-		}
-	}
+	buildErr = sdktest.Build(filepath.Join("..", ".."), binDir, map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/vertex": "neural-plugin-vertex"})
 	return m.Run()
 }
 
