@@ -25,8 +25,12 @@ plugin-%:
 demo: host plugin-local
 	./scripts/demo.sh
 
+# The host and the SDK run under the race detector (the e2e tests build
+# neural-host with it too); the plugins, whose tests drive cloud SDKs against
+# local stand-ins, run without it to keep the suite's time in bounds.
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./host/... ./sdk/...
+	$(GO) test -count=1 ./plugins/... ./bench/...
 
 check: fmt vet proto-check
 

@@ -418,12 +418,16 @@ func batchCancel(c *cli.Context) error {
 			continue
 		}
 		if r.Terminal {
+			mu.Lock()
 			res.Jobs = append(res.Jobs, output.JobOf(r.Platform, r.Status()))
+			mu.Unlock()
 			continue
 		}
 		conn, err := s.mgr.Get(c.Context, r.Platform)
 		if err != nil {
+			mu.Lock()
 			res.Errors[r.Ref()] = s.redact(s.mgr.Explain(err).Error())
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
@@ -451,10 +455,10 @@ func batchCancel(c *cli.Context) error {
 		}
 	} else {
 		for _, j := range res.Jobs {
-			fmt.Fprintf(s.out.Out, "%s: %s\n", j.Ref, s.out.State(j.State))
+			fmt.Fprintf(s.out.Out, "%s: %s\n", output.Escape(j.Ref), s.out.State(sdk.State(j.State)))
 		}
 		for _, ref := range output.SortedKeys(res.Errors) {
-			fmt.Fprintf(s.out.Out, "%s: cancel failed: %s\n", ref, res.Errors[ref])
+			fmt.Fprintf(s.out.Out, "%s: cancel failed: %s\n", output.Escape(ref), output.Escape(res.Errors[ref]))
 		}
 	}
 	if len(res.Errors) > 0 {

@@ -160,14 +160,14 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 			if se.Field != "" {
 				msg = se.Field + ": " + msg
 			}
-			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(msg), redact(se.Hint))
+			fmt.Fprintf(w, "error: %s\n  hint: %s\n", output.EscapeText(redact(msg)), output.EscapeText(redact(se.Hint)))
 			continue
 		}
 		if h := hintOf(problem); h != "" {
-			fmt.Fprintf(w, "error: %s\n  hint: %s\n", redact(problem.Error()), redact(h))
+			fmt.Fprintf(w, "error: %s\n  hint: %s\n", output.EscapeText(redact(problem.Error())), output.EscapeText(redact(h)))
 			continue
 		}
-		fmt.Fprintf(w, "error: %s\n", redact(problem.Error()))
+		fmt.Fprintf(w, "error: %s\n", output.EscapeText(redact(problem.Error())))
 	}
 }
 

@@ -66,7 +66,7 @@ func transfer(c *cli.Context, upload bool) error {
 	if s.out.Format == output.JSON {
 		return s.out.JSON(output.FileOf(info))
 	}
-	fmt.Fprintf(s.out.Out, "%s (%s)\n", info.URI, bytesHuman(info.Size))
+	fmt.Fprintf(s.out.Out, "%s (%s)\n", output.Escape(info.URI), bytesHuman(info.Size))
 	return nil
 }
 

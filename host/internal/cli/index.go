@@ -197,6 +197,13 @@ func listIndexed(c *cli.Context) error {
 	out := output.IndexedJobList{Jobs: []output.IndexedJob{}, NextPageTokens: map[string]string{}, Errors: map[string]string{}}
 	listErrs := map[string]error{}
 	jobs := refreshRecords(c.Context, s, db, recs, out.Errors)
+	// A platform that could not be asked leaves its jobs at their recorded
+	// states: say so, and fail the command, rather than show stale rows as
+	// if they were fresh.
+	for p, msg := range out.Errors {
+		listErrs[p] = &sdk.Error{Kind: sdk.ErrUnavailable, Message: "could not refresh the states of its jobs: " + msg,
+			Hint: "the jobs of " + p + " are shown with their last recorded states; check it with 'neural-host auth check " + p + "'"}
+	}
 	known := map[string]bool{}
 	for _, j := range jobs {
 		if len(f.states) == 0 || hasState(f.states, j.State) {
@@ -223,8 +230,10 @@ func listIndexed(c *cli.Context) error {
 			}
 			if err != nil {
 				err = s.mgr.Explain(err)
-				out.Errors[p] = s.redact(err.Error())
-				listErrs[p] = err
+				if _, refreshFailed := out.Errors[p]; !refreshFailed {
+					out.Errors[p] = s.redact(err.Error())
+					listErrs[p] = err
+				}
 				continue
 			}
 			for _, st := range resp.Jobs {
@@ -314,7 +323,9 @@ func refreshRecords(ctx context.Context, s *session, db *index.DB, recs []index.
 		if !seen {
 			c, err := s.mgr.Get(ctx, r.Platform)
 			if err != nil {
+				mu.Lock()
 				errs[r.Platform] = s.redact(s.mgr.Explain(err).Error())
+				mu.Unlock()
 			} else {
 				conn = c
 			}
@@ -397,7 +408,7 @@ func printIndexedJobs(s *session, jobs []output.IndexedJob) {
 	}
 	var rows [][]string
 	for _, j := range jobs {
-		ref, state := j.Ref, s.out.State(j.State)
+		ref, state := j.Ref, string(j.State)
 		if j.Submission != string(index.Submitted) {
 			ref, state = j.Platform+":-", j.Submission
 		}

@@ -356,7 +356,7 @@ func jobStatus(c *cli.Context) error {
 }
 
 func printJob(s *session, j output.Job) {
-	pairs := [][2]string{{"Job", j.Ref}, {"Name", j.Name}, {"State", s.out.State(j.State)}, {"Platform state", j.RawState},
+	pairs := [][2]string{{"Job", j.Ref}, {"Name", j.Name}, {"State", string(j.State)}, {"Platform state", j.RawState},
 		{"Reason", j.Reason}, {"Created", j.CreatedAt}, {"Started", j.StartedAt}, {"Ended", j.EndedAt}, {"Console", j.ConsoleURL}}
 	for _, k := range output.SortedKeys(j.Labels) {
 		pairs = append(pairs, [2]string{"Label " + k, j.Labels[k]})
@@ -367,7 +367,7 @@ func printJob(s *session, j output.Job) {
 func printJobTable(s *session, jobs []output.Job) {
 	var rows [][]string
 	for _, j := range jobs {
-		rows = append(rows, []string{j.Ref, j.Name, s.out.State(j.State), j.RawState, j.CreatedAt})
+		rows = append(rows, []string{j.Ref, j.Name, string(j.State), j.RawState, j.CreatedAt})
 	}
 	s.out.Table([]string{"JOB", "NAME", "STATE", "PLATFORM STATE", "CREATED"}, rows)
 }
@@ -402,11 +402,11 @@ func jobResult(c *cli.Context) error {
 	if len(r.Artifacts) > 0 {
 		fmt.Fprintln(s.out.Out, "\nArtifacts:")
 		for _, a := range r.Artifacts {
-			fmt.Fprintln(s.out.Out, "  "+a)
+			fmt.Fprintln(s.out.Out, "  "+output.Escape(a))
 		}
 	}
 	if r.OutputExcerpt != "" {
-		fmt.Fprintf(s.out.Out, "\nOutput (last lines):\n%s\n", indent(r.OutputExcerpt, "  "))
+		fmt.Fprintf(s.out.Out, "\nOutput (last lines):\n%s\n", indent(output.EscapeText(r.OutputExcerpt), "  "))
 	}
 	return nil
 }
@@ -444,7 +444,7 @@ func jobCancel(c *cli.Context) error {
 	if s.out.Format == output.JSON {
 		return s.out.JSON(output.JobOf(ref.Platform, st))
 	}
-	fmt.Fprintf(s.out.Out, "%s: %s\n", ref, s.out.State(st.State))
+	fmt.Fprintf(s.out.Out, "%s: %s\n", output.Escape(ref.String()), s.out.State(st.State))
 	return nil
 }
 
@@ -530,9 +530,9 @@ func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, timeout, interval
 			if st.Terminal {
 				final[r] = st
 				if s.out.Format == output.Table {
-					fmt.Fprintf(s.out.Out, "%s: %s", r, s.out.State(st.State))
+					fmt.Fprintf(s.out.Out, "%s: %s", output.Escape(r.String()), s.out.State(st.State))
 					if st.Reason != "" {
-						fmt.Fprintf(s.out.Out, " (%s)", st.Reason)
+						fmt.Fprintf(s.out.Out, " (%s)", output.Escape(st.Reason))
 					}
 					fmt.Fprintln(s.out.Out)
 				}

@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/neural-dsl/neural-host/sdk"
 )
@@ -43,37 +45,111 @@ func (p *Printer) JSON(v any) error {
 // Line writes one JSON object per line (for streams such as logs).
 func (p *Printer) Line(v any) error { return json.NewEncoder(p.Out).Encode(v) }
 
-// Table writes rows under a header, columns aligned.
+// Table writes rows under a header, columns aligned. Every cell is escaped
+// (see Escape), so a job name or a platform's message cannot drive the
+// terminal; a STATE column is coloured by state when colour is on.
 func (p *Printer) Table(header []string, rows [][]string) {
 	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	cells := make([]string, len(header))
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells = cells[:0]
+		for i, c := range r {
+			c = Escape(c)
+			if i < len(header) && header[i] == "STATE" {
+				c = p.colorState(c)
+			}
+			cells = append(cells, c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
 }
 
-// KV writes key/value pairs, one per line, keys aligned.
+// KV writes key/value pairs, one per line, keys aligned and values escaped;
+// pairs with an empty value are left out.
 func (p *Printer) KV(pairs [][2]string) {
 	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
 	for _, kv := range pairs {
-		if kv[1] != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+		if kv[1] == "" {
+			continue
 		}
+		v := Escape(kv[1])
+		if kv[0] == "State" {
+			v = p.colorState(v)
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], v)
 	}
 	tw.Flush()
 }
 
-// State colours a state name for tables.
-func (p *Printer) State(s sdk.State) string {
+// State returns a state name escaped and, when colour is on, coloured, for
+// lines printed outside Table and KV.
+func (p *Printer) State(s sdk.State) string { return p.colorState(Escape(string(s))) }
+
+func (p *Printer) colorState(s string) string {
 	if !p.Color {
-		return string(s)
+		return s
 	}
-	code := map[sdk.State]string{sdk.StateSucceeded: "32", sdk.StateFailed: "31", sdk.StateCancelled: "33", sdk.StateRunning: "36"}[s]
+	code := map[sdk.State]string{sdk.StateSucceeded: "32", sdk.StateFailed: "31", sdk.StateCancelled: "33", sdk.StateRunning: "36"}[sdk.State(s)]
 	if code == "" {
-		return string(s)
+		return s
 	}
-	return "\x1b[" + code + "m" + string(s) + "\x1b[0m"
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// Escape returns s with everything that a terminal would act on instead of
+// print written as a Go escape: C0 and C1 control characters (so ESC, CR,
+// BEL, newline, tab), DEL, the Unicode controls that reorder text, and bytes
+// that are not UTF-8. Text from plugins, platforms and jobs passes through
+// it before it reaches a table, as terminal-safe tools such as git and
+// systemd do, so that `\x1b]0;…` in a job name cannot retitle a terminal or
+// hide a line. JSON output is not escaped: encoding/json quotes it already.
+func Escape(s string) string { return escape(s, false) }
+
+// EscapeText is Escape for multi-line text: it keeps newlines and tabs.
+func EscapeText(s string) string { return escape(s, true) }
+
+func escape(s string, keepLines bool) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r, keepLines) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r, keepLines):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune, keepLines bool) bool {
+	switch {
+	case keepLines && (r == '\n' || r == '\t'):
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
+		return true
+	case r == utf8.RuneError:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return false
 }
 
 // ColorWanted reports whether colour suits f.
