@@ -7,6 +7,10 @@ PB_OUT    = sdk/internal/platformpb
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 PLUGINS := $(notdir $(patsubst %/VERSION,%,$(wildcard plugins/*/VERSION)))
+# A plugin's build tags, from its optional TAGS file (vertex drops the gRPC
+# transport of cloud.google.com/go/storage, which it does not use).
+tags = $(strip $(shell cat plugins/$(1)/TAGS 2>/dev/null))
+PLUGIN_TAGS := $(strip $(sort $(foreach p,$(PLUGINS),$(call tags,$(p)))))
 
 .PHONY: all build host plugins demo test check proto proto-check bench fmt vet clean tools deps release
 
@@ -20,7 +24,7 @@ host:
 plugins: $(addprefix plugin-,$(PLUGINS))
 
 plugin-%:
-	$(GO) build -o $(BIN)/neural-plugin-$* ./plugins/$*
+	$(GO) build -tags "$(call tags,$*)" -o $(BIN)/neural-plugin-$* ./plugins/$*
 
 demo: host plugin-local
 	./scripts/demo.sh
@@ -30,7 +34,7 @@ demo: host plugin-local
 # local stand-ins, run without it to keep the suite's time in bounds.
 test:
 	$(GO) test -count=1 -race ./host/... ./sdk/...
-	$(GO) test -count=1 ./plugins/... ./bench/...
+	$(GO) test -count=1 -tags "$(PLUGIN_TAGS)" ./plugins/... ./bench/...
 
 check: fmt vet proto-check
 
@@ -58,7 +62,7 @@ proto-check: proto
 # Each binary's non-standard dependencies, checked by host/deps_test.go.
 deps:
 	for d in host/cmd/neural-host $(addprefix plugins/,$(PLUGINS)); do \
-	  $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d | LC_ALL=C sort > $$d/deps.txt; \
+	  $(GO) list -tags "$$(cat $$d/TAGS 2>/dev/null)" -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./$$d | LC_ALL=C sort > $$d/deps.txt; \
 	done
 
 # Cross-built archives of the host and every plugin, with SHA256SUMS, in dist/.

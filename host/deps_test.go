@@ -19,9 +19,12 @@ var cloudSDKs = []string{
 	"github.com/databricks/", "k8s.io/", "github.com/googleapis/",
 }
 
+// deps lists what pkg links when built with the tags in its TAGS file, as
+// make and the release script build it.
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg)
+	tags, _ := os.ReadFile(filepath.Join("..", pkg, "TAGS"))
+	cmd := exec.Command("go", "list", "-tags", strings.TrimSpace(string(tags)), "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg)
 	cmd.Dir = ".."
 	out, err := cmd.Output()
 	if err != nil {

@@ -30,10 +30,11 @@ for target in "${targets[@]}"; do
   else
     name=neural-plugin-$target pkg=./plugins/$target version=$(cat "plugins/$target/VERSION")
   fi
+  tags=$(cat "$pkg/TAGS" 2>/dev/null || true)
   for p in $platforms; do
     os=${p%_*} arch=${p#*_}
     mkdir -p "$tmp/$p"
-    CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags="-s -w" -o "$tmp/$p/$name" "$pkg"
+    CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -tags "$tags" -trimpath -ldflags="-s -w" -o "$tmp/$p/$name" "$pkg"
     pack "$tmp/$p/$name" "$dist/${name}_v${version}_${p}.tar.gz"
     echo "$dist/${name}_v${version}_${p}.tar.gz"
   done

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/neural-dsl/neural-host/sdk/sdktest"
@@ -41,8 +42,21 @@ func run(m *testing.M) int {
 	// Before any TLS use: Go reads the trusted roots once per process.
 	os.Setenv("SSL_CERT_FILE", testCert.caFile)
 	binDir = filepath.Join(dir, "bin")
-	buildErr = sdktest.Build(filepath.Join("..", ".."), binDir, map[string]string{"./host/cmd/neural-host": "neural-host", "./plugins/vertex": "neural-plugin-vertex"})
+	root := filepath.Join("..", "..")
+	if buildErr = sdktest.Build(root, binDir, map[string]string{"./host/cmd/neural-host": "neural-host"}); buildErr == nil {
+		buildErr = buildPlugin(root, binDir)
+	}
 	return m.Run()
+}
+
+// buildPlugin builds the plugin as a release does, with the build tags in
+// its TAGS file.
+func buildPlugin(root, binDir string) error {
+	tags, err := os.ReadFile("TAGS")
+	if err != nil {
+		return err
+	}
+	return sdktest.Build(root, binDir, map[string]string{"./plugins/vertex": "neural-plugin-vertex"}, "-tags", strings.TrimSpace(string(tags)))
 }
 
 // needBinaries fails the test when TestMain could not build the binaries.
