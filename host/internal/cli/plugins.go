@@ -115,7 +115,11 @@ func pluginsInstall(c *cli.Context) error {
 	}
 	out := installResult{Name: inst.Name, Version: inst.Version, Platform: inst.Platform, SHA256: inst.SHA256, Path: inst.Path, Source: inst.Source}
 	if cwd, _ := os.Getwd(); cwd != "" {
-		if proj, ok := project.Find(cwd); ok {
+		proj, ok, err := project.Find(cwd)
+		if err != nil {
+			return err
+		}
+		if ok {
 			if err := lockPlugin(proj, inst, constrain, hashes); err != nil {
 				return err
 			}
@@ -450,7 +454,10 @@ func initProject(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	proj, ok := project.Find(cwd)
+	proj, ok, err := project.Find(cwd)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return usageError("no " + project.ConfigFile + " here or above: write one listing required_plugins")
 	}
