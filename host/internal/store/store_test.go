@@ -62,8 +62,9 @@ func TestRemoveStaysInStore(t *testing.T) {
 	s := &Store{Dir: filepath.Join(root, "data", "neural", "plugins")}
 	installFake(t, s, "local", "0.1.0")
 	installFake(t, s, "other", "1.0.0")
-	// What a path escaping the store would reach.
-	victims := []string{filepath.Join(root, "x"), filepath.Join(root, "data", "keep")}
+	// What the paths below would reach as glob patterns: DIR/*/local/../../../x
+	// is DIR/../x, and DIR/*/../../* is every sibling of DIR.
+	victims := []string{filepath.Join(s.Dir, "..", "x"), filepath.Join(s.Dir, "..", "keep")}
 	for _, v := range victims {
 		if err := os.MkdirAll(v, 0o755); err != nil {
 			t.Fatal(err)
