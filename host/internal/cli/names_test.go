@@ -56,9 +56,10 @@ func TestPlatformNamesRefusedWhereTheyEnter(t *testing.T) {
 		{"plugins remove EVIL", "NAME: "},
 		{"plugins remove local@../../../x", "VERSION: "},
 		{"plugins new EVIL", "NAME: "},
+		{"plugins install --mirror ROOT EVIL@1.0.0", "NAME: "},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
-			args := strings.Fields(strings.NewReplacer("SPEC", spec, "BATCH", batchFile, "EVIL", evil).Replace(tc.args))
+			args := strings.Fields(strings.NewReplacer("SPEC", spec, "BATCH", batchFile, "ROOT", root, "EVIL", evil).Replace(tc.args))
 			var out, errb bytes.Buffer
 			code := Main("test", append([]string{"neural-host"}, args...), Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
 			if code != ExitUsage || !strings.Contains(errb.String(), "error: "+tc.field) || !strings.Contains(errb.String(), "not a") {

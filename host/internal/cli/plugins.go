@@ -102,6 +102,9 @@ func pluginsInstall(c *cli.Context) error {
 			return usageError("give the plugin to install from the mirror as NAME or NAME@CONSTRAINT")
 		}
 		name, con, _ := strings.Cut(c.Args().First(), "@")
+		if err := sdk.CheckPlatformName("NAME", name); err != nil {
+			return err
+		}
 		constrain = con
 		inst, hashes, err = installFromMirror(c.Context, s, st, mirror, name, con, "")
 	case c.NArg() == 1:
