@@ -193,6 +193,9 @@ func ParseJobRef(s string) (JobRef, error) {
 	if !ok || p == "" || id == "" {
 		return JobRef{}, FieldError("job", fmt.Sprintf("%q is not a job reference", s), "address a job as PLATFORM:ID, for example local:3f9c2a")
 	}
+	if err := CheckPlatformName("job", p); err != nil {
+		return JobRef{}, err
+	}
 	return JobRef{Platform: p, ID: id}, nil
 }
 

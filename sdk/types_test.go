@@ -57,6 +57,9 @@ func TestParseJobRef(t *testing.T) {
 		{"local", JobRef{}, true},
 		{":id", JobRef{}, true},
 		{"local:", JobRef{}, true},
+		// The platform part becomes part of a binary's path.
+		{"../../tmp/evil:1", JobRef{}, true},
+		{"Local:1", JobRef{}, true},
 	}
 	for _, tt := range tests {
 		got, err := ParseJobRef(tt.in)

@@ -139,7 +139,6 @@ func Run(t *testing.T, cfg Config) {
 }
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	versionRE = regexp.MustCompile(`^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`)
 	envRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
@@ -147,8 +146,8 @@ var (
 func (c *checker) metadata() error {
 	m := c.conn.Metadata()
 	var errs []error
-	if !nameRE.MatchString(m.Name) {
-		errs = append(errs, fmt.Errorf("name %q is not a lower-case word", m.Name))
+	if !sdk.ValidPlatformName(m.Name) {
+		errs = append(errs, fmt.Errorf("name %q is not a platform name: a platform name is %s", m.Name, sdk.PlatformNameRule))
 	}
 	if base := filepath.Base(c.cfg.Binary); strings.HasPrefix(base, "neural-plugin-") && base != "neural-plugin-"+m.Name {
 		errs = append(errs, fmt.Errorf("binary %s reports name %q; the file must be named neural-plugin-%s", base, m.Name, m.Name))

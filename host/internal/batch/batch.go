@@ -205,6 +205,13 @@ func (l *loader) expand(f File, id, defaultPlatform string) (*Batch, error) {
 	if !ValidID(id) {
 		l.fail("id", "", fmt.Sprintf("%q cannot name a batch", id), "use lowercase letters, digits, '-' and '_', at most 63, starting with a letter or digit")
 	}
+	// A platform name becomes part of a binary's path; jobspec checks the
+	// ones specs and the matrix give.
+	for _, p := range []struct{ field, name string }{{"platform", f.Platform}, {"--platform", defaultPlatform}} {
+		if p.name != "" && !sdk.ValidPlatformName(p.name) {
+			l.fail(p.field, "", fmt.Sprintf("%q is not a platform name", p.name), "a platform name is "+sdk.PlatformNameRule)
+		}
+	}
 	base := source{vals: map[string]any{}, dir: l.dir, file: l.path}
 	if f.Base.Kind != 0 {
 		if b, ok := l.spec(&f.Base, "base"); ok {
@@ -651,7 +658,9 @@ func firstNonEmpty(vs ...string) string {
 // NamedPlatforms reads, without expanding anything, the platforms a batch
 // file names outright: its platform and a matrix over platform, plus
 // defaultPlatform. Callers start those plugins while Load expands the jobs;
-// Load remains the authority on which platforms the jobs use.
+// Load remains the authority on which platforms the jobs use. A name that
+// is not a platform name is left out: it is never started, and Load
+// reports it.
 func NamedPlatforms(path, defaultPlatform string) []string {
 	var f struct {
 		Platform string              `yaml:"platform"`
@@ -665,10 +674,11 @@ func NamedPlatforms(path, defaultPlatform string) []string {
 		}
 	}
 	names[defaultPlatform] = true
-	delete(names, "")
 	out := make([]string, 0, len(names))
 	for n := range names {
-		out = append(out, n)
+		if sdk.ValidPlatformName(n) {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

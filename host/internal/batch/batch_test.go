@@ -131,6 +131,9 @@ func TestBadBatchFiles(t *testing.T) {
 		{"bad value from the matrix", "base: {kind: dsl, entrypoint: m.neural}\nplatform: p\nmatrix:\n  dsl.backend: [jax]\n", "matrix.dsl.backend"},
 		{"invalid job", "platform: p\njobs:\n  - {kind: python}\n", "jobs[0].entrypoint"},
 		{"no platform", "jobs:\n  - {kind: command, command: [x]}\n", "jobs[0].platform"},
+		{"a path as the file's platform", "platform: ../../tmp/evil\njobs:\n  - {kind: command, command: [x]}\n", "platform"},
+		{"a path as a job's platform", "jobs:\n  - {kind: command, command: [x], platform: /tmp/evil}\n", "jobs[0].platform"},
+		{"a path in the matrix", "base: {kind: command, command: [x]}\nmatrix:\n  platform: [local, ../evil]\n", "matrix.platform"},
 		{"duplicate jobs", "platform: p\njobs:\n  - {kind: command, command: [x]}\n  - {kind: command, command: [x]}\n", "jobs[1]"},
 		{"no jobs", "platform: p\n", "jobs"},
 		{"bad id", "id: Big Sweep\nplatform: p\njobs:\n  - {kind: command, command: [x]}\n", "id"},
@@ -293,5 +296,23 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := Load(path, "sweep", ""); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestNamedPlatformsLeavesOutMalformedNames(t *testing.T) {
+	path := write(t, map[string]string{"batch.yaml": "platform: ../../evil\nbase: {kind: command, command: [x]}\nmatrix:\n  platform: [local, /tmp/evil, vertex]\n"})
+	if got := strings.Join(NamedPlatforms(path, "Bad/Name"), ","); got != "local,vertex" {
+		t.Errorf("NamedPlatforms = %q, want local,vertex", got)
+	}
+	_, err := Load(path, "", "../evil")
+	var fields []string
+	for _, p := range flatten(err) {
+		var se *sdk.Error
+		if errors.As(p, &se) {
+			fields = append(fields, se.Field)
+		}
+	}
+	if got := strings.Join(fields, ","); !strings.Contains(got, "platform,--platform") {
+		t.Errorf("Load reports %q, want platform and --platform", got)
 	}
 }

@@ -138,7 +138,11 @@ func newResolver(c *cli.Context, dirs []string, file settings.File) (*discovery.
 		}
 	}
 	if cwd, err := os.Getwd(); err == nil {
-		if proj, ok := project.Find(cwd); ok {
+		proj, ok, err := project.Find(cwd)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			lock, err := proj.Lock()
 			if err != nil {
 				return nil, usageError(err.Error())

@@ -3,8 +3,33 @@ package cli
 import (
 	"strings"
 
+	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
 )
+
+// checkPlatformFlag is the Action of every --platform flag: a value that is
+// not a platform name is refused before the command runs, since the name
+// becomes part of the path of the binary that would run.
+func checkPlatformFlag(_ *cli.Context, name string) error {
+	return sdk.CheckPlatformName("--platform", name)
+}
+
+// checkPlatformList is checkPlatformFlag for a repeatable flag named field
+// whose values may also be comma-separated.
+func checkPlatformList(field string) func(*cli.Context, []string) error {
+	return func(_ *cli.Context, values []string) error {
+		for _, v := range values {
+			for _, name := range strings.Split(v, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					if err := sdk.CheckPlatformName(field, name); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
 
 // permute lets flags stand anywhere on the command line, as users expect
 // (`job submit SPEC -p local -o json`): the parser stops at the first

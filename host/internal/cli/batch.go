@@ -28,7 +28,7 @@ func batchCommand() *cli.Command {
 					"comes from the batch id and its spec.",
 				Flags: []cli.Flag{
 					&cli.IntFlag{Name: "parallel", Aliases: []string{"j"}, Value: 8, Usage: "at most `N` submissions in flight at once"},
-					&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform of jobs for which neither the spec nor the batch file names one"},
+					&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform of jobs for which neither the spec nor the batch file names one", Action: checkPlatformFlag},
 					&cli.StringFlag{Name: "id", Usage: "batch `ID` (overrides the file's id:)"},
 					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 				}, Action: batchSubmit},

@@ -91,15 +91,15 @@ func costCommand() *cli.Command {
 		Usage: "estimate and compare what a job costs (estimates, dated)",
 		Subcommands: []*cli.Command{
 			{Name: "estimate", Usage: "what SPEC costs on one platform, from the plugin's plan", ArgsUsage: "SPEC",
-				Flags: append([]cli.Flag{&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform to price"},
+				Flags: append([]cli.Flag{&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform to price", Action: checkPlatformFlag},
 					&cli.StringFlag{Name: "idempotency-key", Hidden: true}, &cli.StringFlag{Name: "name", Hidden: true},
 					&cli.StringFlag{Name: "instance-type", Usage: "override the spec's instance type"},
 					&cli.DurationFlag{Name: "max-runtime", Usage: "override the spec's max runtime"},
 				}, specFlags...), Action: costEstimate},
 			{Name: "compare", Usage: "the cheapest matching offer per platform, from their price catalogs", ArgsUsage: "SPEC",
-				Flags: append([]cli.Flag{&cli.StringSliceFlag{Name: "platforms", Usage: "platforms to compare (comma-separated; default: every installed one)"},
+				Flags: append([]cli.Flag{&cli.StringSliceFlag{Name: "platforms", Usage: "platforms to compare (comma-separated; default: every installed one)", Action: checkPlatformList("--platforms")},
 					&cli.StringFlag{Name: "region", Usage: "only offers in `REGION`"},
-					&cli.StringFlag{Name: "idempotency-key", Hidden: true}, &cli.StringFlag{Name: "platform", Hidden: true},
+					&cli.StringFlag{Name: "idempotency-key", Hidden: true}, &cli.StringFlag{Name: "platform", Hidden: true, Action: checkPlatformFlag},
 				}, specFlags...), Action: costCompare},
 		},
 	}

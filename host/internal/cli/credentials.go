@@ -52,6 +52,9 @@ func authConfigure(c *cli.Context) error {
 		return usageError("give exactly one PLATFORM; 'neural-host platforms' lists the installed ones")
 	}
 	name := c.Args().First()
+	if err := sdk.CheckPlatformName("PLATFORM", name); err != nil {
+		return err
+	}
 	meta, _, err := s.mgr.Metadata(c.Context, name)
 	if err != nil {
 		return err
@@ -212,6 +215,9 @@ func authLogout(c *cli.Context) error {
 		return usageError("give exactly one PLATFORM")
 	}
 	name := c.Args().First()
+	if err := sdk.CheckPlatformName("PLATFORM", name); err != nil {
+		return err
+	}
 	res := output.CredentialsRemoved{Platform: name, Path: s.credentialsPath}
 	if _, err := os.Stat(s.credentialsPath); err == nil {
 		err := credentials.Update(s.credentialsPath, func(f *credentials.File) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var platformFlag = &cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Required: true, Usage: "platform whose storage to use"}
+var platformFlag = &cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Required: true, Usage: "platform whose storage to use", Action: checkPlatformFlag}
 
 func filesCommand() *cli.Command {
 	return &cli.Command{

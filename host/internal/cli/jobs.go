@@ -21,7 +21,7 @@ import (
 
 func jobCommand() *cli.Command {
 	specFlags := []cli.Flag{
-		&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform to run on (overrides the spec's platform:)"},
+		&cli.StringFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platform to run on (overrides the spec's platform:)", Action: checkPlatformFlag},
 		&cli.StringFlag{Name: "name", Usage: "job name"},
 		&cli.StringFlag{Name: "instance-type", Usage: "platform instance type"},
 		&cli.StringFlag{Name: "gpu-type", Usage: "GPU model, such as T4 or A100"},
@@ -57,7 +57,7 @@ func jobCommand() *cli.Command {
 			}, Action: jobLogs},
 			{Name: "cancel", Usage: "stop a job", ArgsUsage: "PLATFORM:ID", Action: jobCancel},
 			{Name: "list", Usage: "list jobs on one or more platforms", Flags: []cli.Flag{
-				&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platforms to ask (default: every installed one)"},
+				&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "platforms to ask (default: every installed one)", Action: checkPlatformList("--platform")},
 				&cli.StringSliceFlag{Name: "state", Usage: "only jobs in `STATE` (repeatable)"},
 				&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "only jobs with `KEY=VALUE` (repeatable)"},
 				&cli.StringFlag{Name: "name-prefix", Usage: "only jobs whose name starts with `PREFIX`"},

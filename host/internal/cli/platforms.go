@@ -30,6 +30,9 @@ func platformsAction(c *cli.Context) error {
 	s := sess(c)
 	names := installed(s)
 	if name := c.Args().First(); name != "" {
+		if err := sdk.CheckPlatformName("PLATFORM", name); err != nil {
+			return err
+		}
 		names = []string{name}
 	}
 	var rows []output.Platform
@@ -127,6 +130,11 @@ func authCommand() *cli.Command {
 func authCheck(c *cli.Context) error {
 	s := sess(c)
 	names := c.Args().Slice()
+	for _, name := range names {
+		if err := sdk.CheckPlatformName("PLATFORM", name); err != nil {
+			return err
+		}
+	}
 	explicit := len(names) > 0
 	if !explicit {
 		names = installed(s)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ func pluginsCommand() *cli.Command {
 			{Name: "install", Usage: "install a plugin binary, a release archive, or NAME[@CONSTRAINT] from a mirror",
 				ArgsUsage: "PATH | --mirror DIR NAME[@CONSTRAINT]", Flags: []cli.Flag{
 					&cli.StringFlag{Name: "mirror", Usage: "install from the plugin mirror in `DIR`"},
+					&cli.BoolFlag{Name: "no-verify", Usage: "install a release archive that no SHA256SUMS beside it vouches for (warns)"},
 				}, Action: pluginsInstall},
 			{Name: "list", Usage: "list installed plugins (starts none of them)", Action: pluginsList},
 			{Name: "info", Usage: "show an installed plugin's version, checksum, capabilities and settings", ArgsUsage: "NAME", Action: pluginsInfo},
@@ -100,10 +102,13 @@ func pluginsInstall(c *cli.Context) error {
 			return usageError("give the plugin to install from the mirror as NAME or NAME@CONSTRAINT")
 		}
 		name, con, _ := strings.Cut(c.Args().First(), "@")
+		if err := sdk.CheckPlatformName("NAME", name); err != nil {
+			return err
+		}
 		constrain = con
 		inst, hashes, err = installFromMirror(c.Context, s, st, mirror, name, con, "")
 	case c.NArg() == 1:
-		inst, err = installFile(c.Context, s, st, c.Args().First())
+		inst, err = installFile(c.Context, s, st, c.Args().First(), !c.Bool("no-verify"))
 		hashes[inst.Platform] = inst.SHA256
 	default:
 		return usageError("give a plugin binary or release archive, or --mirror DIR NAME")
@@ -113,7 +118,11 @@ func pluginsInstall(c *cli.Context) error {
 	}
 	out := installResult{Name: inst.Name, Version: inst.Version, Platform: inst.Platform, SHA256: inst.SHA256, Path: inst.Path, Source: inst.Source}
 	if cwd, _ := os.Getwd(); cwd != "" {
-		if proj, ok := project.Find(cwd); ok {
+		proj, ok, err := project.Find(cwd)
+		if err != nil {
+			return err
+		}
+		if ok {
 			if err := lockPlugin(proj, inst, constrain, hashes); err != nil {
 				return err
 			}
@@ -131,26 +140,23 @@ func pluginsInstall(c *cli.Context) error {
 }
 
 func installErr(err error) error {
-	if ie, ok := err.(*store.InstallError); ok {
+	var ie *store.InstallError
+	if errors.As(err, &ie) {
 		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Message: strings.TrimPrefix(ie.Error(), "store: "), Hint: ie.Hint}
 	}
 	return err
 }
 
-// installFile installs a binary or a release archive.
-func installFile(ctx context.Context, s *session, st *store.Store, path string) (store.Installed, error) {
+// installFile installs a binary or a release archive; verify requires the
+// archive to be listed, with its sum, in the SHA256SUMS beside it.
+func installFile(ctx context.Context, s *session, st *store.Store, path string, verify bool) (store.Installed, error) {
 	if a, ok := store.ParseArchive(path); ok {
-		if sums, err := store.ReadSums(filepath.Dir(path)); err == nil {
-			if want, listed := sums[filepath.Base(path)]; listed {
-				got, err := store.FileSHA256(path)
-				if err != nil {
-					return store.Installed{}, err
-				}
-				if got != want {
-					return store.Installed{}, &store.InstallError{Msg: fmt.Sprintf("%s has sha256 %s but %s beside it says %s", path, got, store.SumsFile, want),
-						Hint: "the archive is corrupt or was tampered with; fetch it again"}
-				}
+		if verify {
+			if err := store.VerifyArchive(path); err != nil {
+				return store.Installed{}, err
 			}
+		} else {
+			s.log.Warn("installing a release archive without checking it against a "+store.SumsFile, "archive", path)
 		}
 		r, err := a.OpenBinary()
 		if err != nil {
@@ -161,12 +167,12 @@ func installFile(ctx context.Context, s *session, st *store.Store, path string) 
 	}
 	if strings.HasSuffix(path, ".tar.gz") {
 		return store.Installed{}, &store.InstallError{Msg: fmt.Sprintf("%s is not named like a release archive", path),
-			Hint: "release archives are named neural-plugin-NAME_vVERSION_OS_ARCH.tar.gz"}
+			Hint: "release archives are named neural-plugin-NAME_vVERSION_OS_ARCH.tar.gz, NAME being " + sdk.PlatformNameRule + " and VERSION such as 1.2.0"}
 	}
 	name, ok := strings.CutPrefix(filepath.Base(path), discovery.Prefix)
-	if !ok || name == "" {
+	if !ok || !sdk.ValidPlatformName(name) {
 		return store.Installed{}, &store.InstallError{Msg: fmt.Sprintf("%s is not named %sNAME", path, discovery.Prefix),
-			Hint: "plugin binaries are named " + discovery.Prefix + "NAME"}
+			Hint: "plugin binaries are named " + discovery.Prefix + "NAME, NAME being " + sdk.PlatformNameRule}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -451,7 +457,10 @@ func initProject(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	proj, ok := project.Find(cwd)
+	proj, ok, err := project.Find(cwd)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return usageError("no " + project.ConfigFile + " here or above: write one listing required_plugins")
 	}

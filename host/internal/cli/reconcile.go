@@ -22,7 +22,7 @@ func reconcileCommand() *cli.Command {
 			"idempotency key. Found: the job is recorded. Not found: no job was started, so it is safe to submit it\n" +
 			"again; --resubmit does so, with the same key, so a platform that did start it returns that job.",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "only submissions to `PLATFORM` (repeatable)"},
+			&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "only submissions to `PLATFORM` (repeatable)", Action: checkPlatformList("--platform")},
 			&cli.BoolFlag{Name: "resubmit", Usage: "submit again, with the same idempotency key, what the platforms do not have"},
 		},
 		Action: jobReconcile,

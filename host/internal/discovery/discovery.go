@@ -16,6 +16,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/host/internal/project"
 	"github.com/neural-dsl/neural-host/host/internal/store"
+	"github.com/neural-dsl/neural-host/sdk"
 )
 
 // Prefix starts every plugin binary's name.
@@ -97,8 +98,13 @@ func (e *NotInstalledError) Hint() string {
 	return "install it with 'neural-host plugins install PATH' or 'neural-host plugins install --mirror DIR " + e.Name + "'"
 }
 
-// Resolve returns the binary to run for name.
+// Resolve returns the binary to run for name. A name that is not a
+// platform name is refused before any path is built from it: callers
+// validate names where they enter, and this is the second line of defence.
 func (r *Resolver) Resolve(name string) (Plugin, error) {
+	if err := sdk.CheckPlatformName("platform", name); err != nil {
+		return Plugin{}, fmt.Errorf("discovery: %w", err)
+	}
 	if path, ok := r.DevOverrides[name]; ok {
 		return Plugin{Name: name, Path: path, Source: FromDevOverride,
 			Warning: fmt.Sprintf("DEV OVERRIDE: platform %s runs %s, skipping version and checksum checks and the lock file", name, path)}, nil
@@ -142,7 +148,7 @@ func (r *Resolver) resolveLocked(name string, locked *project.Locked) (Plugin, e
 func (r *Resolver) Names() []string {
 	seen := map[string]bool{}
 	for n := range r.DevOverrides {
-		seen[n] = true
+		seen[n] = sdk.ValidPlatformName(n)
 	}
 	for _, s := range r.Stores {
 		all, _ := s.List()
@@ -154,7 +160,7 @@ func (r *Resolver) Names() []string {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			name, ok := strings.CutPrefix(e.Name(), Prefix)
-			if !ok || name == "" || strings.ContainsAny(name, "._") {
+			if !ok || !sdk.ValidPlatformName(name) {
 				continue
 			}
 			if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
@@ -163,8 +169,10 @@ func (r *Resolver) Names() []string {
 		}
 	}
 	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
+	for n, ok := range seen {
+		if ok {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

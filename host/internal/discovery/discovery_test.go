@@ -85,3 +85,24 @@ func TestResolveOrder(t *testing.T) {
 		t.Errorf("missing locked version: %v", err)
 	}
 }
+
+// A name that is not a platform name must never become a path: lexically
+// "neural-plugin-../evil" under a search dir cleans to the dir's evil.
+func TestResolveRefusesMalformedNames(t *testing.T) {
+	flat := t.TempDir()
+	touch(t, flat, "evil", 0o755)
+	touch(t, flat, "neural-plugin-Evil", 0o755)
+	touch(t, flat, "neural-plugin-a.b", 0o755)
+	touch(t, flat, "neural-plugin-good", 0o755)
+	r := &Resolver{Stores: []*store.Store{{Dir: t.TempDir()}}, SearchDirs: []string{flat},
+		DevOverrides: map[string]string{"../evil": filepath.Join(flat, "evil")}}
+	for _, name := range []string{"../evil", "../../../../proc/self/cwd/evil", "Evil", "a.b", "", "good/../../evil"} {
+		p, err := r.Resolve(name)
+		if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), "platform") || p.Path != "" {
+			t.Errorf("Resolve(%q) = %+v, %v; want an invalid-argument error naming platform and no path", name, p, err)
+		}
+	}
+	if got := strings.Join(r.Names(), ","); got != "good" {
+		t.Errorf("Names = %q, want only the well-formed name", got)
+	}
+}

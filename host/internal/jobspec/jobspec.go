@@ -167,7 +167,7 @@ func Parse(b []byte, name, baseDir string) (*Spec, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, decodeError(name, err)
 	}
-	return fromFile(f, name, baseDir, b), nil
+	return checkPlatform(fromFile(f, name, baseDir, b))
 }
 
 // FromValues builds a spec from values already decoded, as a batch's
@@ -184,7 +184,19 @@ func FromValues(vals map[string]any, name, baseDir string) (*Spec, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, jsonError(name, err)
 	}
-	return fromFile(f, name, baseDir, nil), nil
+	return checkPlatform(fromFile(f, name, baseDir, nil))
+}
+
+// checkPlatform refuses a platform that is not a platform name as the spec
+// is read: the name becomes part of the path of the binary that runs.
+func checkPlatform(s *Spec) (*Spec, error) {
+	if s.Platform == "" {
+		return s, nil
+	}
+	if err := sdk.CheckPlatformName("platform", s.Platform); err != nil {
+		return nil, s.Describe(err)
+	}
+	return s, nil
 }
 
 var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)

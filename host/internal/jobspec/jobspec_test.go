@@ -102,3 +102,17 @@ func TestFromValues(t *testing.T) {
 		}
 	}
 }
+
+func TestPlatformMustBeAName(t *testing.T) {
+	for _, platform := range []string{"../../../../proc/self/cwd/tools/evil", "/usr/bin/evil", "Local", "a.b"} {
+		_, err := Parse([]byte("platform: "+platform+"\nkind: python\nentrypoint: a.py\n"), "job.yaml", "/p")
+		var e *sdk.Error
+		if !errors.As(err, &e) || e.Field != "platform" || !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), "job.yaml:1") {
+			t.Errorf("Parse(platform: %s) = %v, want an invalid-argument error on platform at job.yaml:1", platform, err)
+		}
+		_, err = FromValues(map[string]any{"platform": platform, "kind": "command", "command": []any{"x"}}, "batch.yaml", "/p")
+		if !errors.As(err, &e) || e.Field != "platform" || !errors.Is(err, sdk.ErrInvalidArgument) {
+			t.Errorf("FromValues(platform: %s) = %v, want an invalid-argument error on platform", platform, err)
+		}
+	}
+}

@@ -8,11 +8,9 @@ package scaffold
 import (
 	"bytes"
 	"embed"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/template"
 
@@ -24,7 +22,7 @@ var files embed.FS
 
 // Options describe the plugin to write.
 type Options struct {
-	// Name is the platform name: lower-case letters, digits and dashes.
+	// Name is the platform name, as sdk.ValidPlatformName accepts it.
 	Name string
 	// Dir is created and must not exist yet, or be empty.
 	Dir string
@@ -35,12 +33,10 @@ type Options struct {
 	SDKPath string
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-
 // Write renders the skeleton into o.Dir and returns the files written.
 func Write(o Options) ([]string, error) {
-	if !nameRE.MatchString(o.Name) {
-		return nil, sdk.FieldError("NAME", fmt.Sprintf("%q is not a plugin name", o.Name), "use lower-case letters, digits and dashes, starting with a letter")
+	if err := sdk.CheckPlatformName("NAME", o.Name); err != nil {
+		return nil, err
 	}
 	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
 		return nil, sdk.FieldError("dir", o.Dir+" exists and is not empty", "choose a new directory with --dir")

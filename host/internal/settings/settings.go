@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
@@ -43,7 +44,11 @@ func (f File) Overrides(getenv func(string) string) (map[string]string, error) {
 		if !ok || k == "" || v == "" {
 			return nil, fmt.Errorf("settings: $%s: %q is not NAME=PATH", EnvDevOverrides, pair)
 		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		k = strings.TrimSpace(k)
+		if err := sdk.CheckPlatformName("$"+EnvDevOverrides, k); err != nil {
+			return nil, fmt.Errorf("settings: %w", err)
+		}
+		out[k] = strings.TrimSpace(v)
 	}
 	return out, nil
 }
@@ -63,7 +68,26 @@ func Load(path string) (File, error) {
 	if err := dec.Decode(&f); err != nil && err.Error() != "EOF" {
 		return f, fmt.Errorf("settings: %s: %w", path, err)
 	}
+	for _, section := range []struct {
+		name string
+		keys []string
+	}{{"platforms", keys(f.Platforms)}, {"dev_overrides", keys(f.DevOverrides)}} {
+		for _, k := range section.keys {
+			if err := sdk.CheckPlatformName(section.name+"."+k, k); err != nil {
+				return File{}, fmt.Errorf("settings: %s: %w", path, err)
+			}
+		}
+	}
 	return f, nil
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Resolve returns the values for fields, each from the first of: the

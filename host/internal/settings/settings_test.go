@@ -2,6 +2,8 @@ package settings
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -77,5 +79,32 @@ func TestResolvePrecedence(t *testing.T) {
 	_, err = Resolve("x", required, func(string) string { return "" }, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "neural-host auth configure x") {
 		t.Errorf("missing required setting: %v", err)
+	}
+}
+
+// A platform name in the config becomes part of a binary's path.
+func TestPlatformNamesInConfig(t *testing.T) {
+	for _, tc := range []struct {
+		what, body, env, want string
+	}{
+		{"well-formed", "platforms:\n  local:\n    k: v\ndev_overrides:\n  acme: /bin/acme\n", "acme=/bin/acme", ""},
+		{"a path under platforms", "platforms:\n  ../../evil:\n    k: v\n", "", "platforms.../../evil"},
+		{"a path under dev_overrides", "dev_overrides:\n  ../evil: /bin/sh\n", "", "dev_overrides.../evil"},
+		{"a path in the environment", "", "ok=/bin/ok,../evil=/bin/sh", "$" + EnvDevOverrides},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(tc.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(path)
+			if err == nil {
+				_, err = f.Overrides(func(string) string { return tc.env })
+			}
+			if (tc.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.want) || !errors.Is(err, sdk.ErrInvalidArgument) ||
+				!strings.Contains(err.Error(), "not a platform name"))) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

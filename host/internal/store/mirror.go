@@ -17,12 +17,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-version"
+	"github.com/neural-dsl/neural-host/sdk"
 )
 
 // SumsFile lists a mirror's archives with their sha256, as sha256sum does.
 const SumsFile = "SHA256SUMS"
 
-var archiveRE = regexp.MustCompile(`^neural-plugin-([a-z0-9][a-z0-9_-]*)_v([^_]+)_([a-z0-9]+_[a-z0-9]+)\.tar\.gz$`)
+// archiveRE splits a release archive's name; the name and version parts
+// are then held to their own rules. A platform name has no '_'.
+var archiveRE = regexp.MustCompile(`^neural-plugin-([^_]+)_v([^_]+)_([a-z0-9]+_[a-z0-9]+)\.tar\.gz$`)
 
 // ArchiveName is the release archive's file name.
 func ArchiveName(name, ver, platform string) string {
@@ -40,13 +43,16 @@ type Archive struct {
 // ParseArchive parses a release archive's file name.
 func ParseArchive(path string) (Archive, bool) {
 	m := archiveRE.FindStringSubmatch(filepath.Base(path))
-	if m == nil {
+	if m == nil || !sdk.ValidPlatformName(m[1]) || !ValidVersion(m[2]) {
 		return Archive{}, false
 	}
 	return Archive{Path: path, Name: m[1], Version: m[2], Platform: m[3]}, true
 }
 
-// OpenBinary returns the plugin binary inside the archive.
+// OpenBinary returns the plugin binary inside the archive. A release
+// archive holds that one regular file and nothing else, at most
+// maxBinarySize bytes: anything more is refused from the tar header, before
+// a byte of it is decompressed, and the reader fails past the size too.
 func (a Archive) OpenBinary() (io.ReadCloser, error) {
 	f, err := os.Open(a.Path)
 	if err != nil {
@@ -58,23 +64,49 @@ func (a Archive) OpenBinary() (io.ReadCloser, error) {
 		return nil, fmt.Errorf("store: %s: %w", a.Path, err)
 	}
 	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			f.Close()
-			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("store: %s has no %s%s", a.Path, BinaryPrefix, a.Name)
-			}
-			return nil, fmt.Errorf("store: %s: %w", a.Path, err)
-		}
-		if h.Typeflag == tar.TypeReg && filepath.Base(h.Name) == BinaryPrefix+a.Name {
-			return struct {
-				io.Reader
-				io.Closer
-			}{tr, f}, nil
+	h, err := tr.Next()
+	want := BinaryPrefix + a.Name
+	switch {
+	case errors.Is(err, io.EOF):
+		err = &InstallError{Msg: fmt.Sprintf("%s has no %s", a.Path, want), Hint: "a release archive holds the plugin binary alone; rebuild it with 'make release'"}
+	case err != nil:
+		err = fmt.Errorf("store: %s: %w", a.Path, err)
+	case h.Typeflag != tar.TypeReg || strings.TrimPrefix(h.Name, "./") != want:
+		err = &InstallError{Msg: fmt.Sprintf("%s holds %q where only the regular file %s belongs", a.Path, h.Name, want),
+			Hint: "a release archive holds the plugin binary alone; rebuild it with 'make release'"}
+	case h.Size > maxBinarySize:
+		err = &InstallError{Msg: fmt.Sprintf("%s unpacks %s to %d MiB, more than the %d MiB a plugin binary may have", a.Path, want, h.Size>>20, maxBinarySize>>20),
+			Hint: "a plugin binary is tens of megabytes; this archive is not a plugin release, or was built to exhaust the disk"}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &archiveBinary{tr: tr, f: f, path: a.Path}, nil
+}
+
+// archiveBinary reads the binary out of an archive, then checks that the
+// archive ends there.
+type archiveBinary struct {
+	tr   *tar.Reader
+	f    *os.File
+	path string
+}
+
+func (b *archiveBinary) Read(p []byte) (int, error) {
+	n, err := b.tr.Read(p)
+	if errors.Is(err, io.EOF) {
+		if h, nerr := b.tr.Next(); nerr == nil {
+			return n, &InstallError{Msg: fmt.Sprintf("%s holds %q after the plugin binary, where nothing belongs", b.path, h.Name),
+				Hint: "a release archive holds the plugin binary alone; rebuild it with 'make release'"}
+		} else if !errors.Is(nerr, io.EOF) {
+			return n, fmt.Errorf("store: %s: %w", b.path, nerr)
 		}
 	}
+	return n, err
 }
+
+func (b *archiveBinary) Close() error { return b.f.Close() }
 
 // BinarySHA256 hashes the binary inside the archive.
 func (a Archive) BinarySHA256() (string, error) {
@@ -131,6 +163,34 @@ func WriteArchive(dir, bin, name, ver, platform string) (string, string, error) 
 		return "", "", err
 	}
 	return path, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// VerifyArchive checks the file at path against the SHA256SUMS beside it,
+// as 'sha256sum -c' does: a missing SHA256SUMS, a file it does not list and
+// a different sum are all refused.
+func VerifyArchive(path string) error {
+	hint := "fetch the archive with the " + SumsFile + " of its release, or pass --no-verify to install it unchecked"
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	sums, err := ReadSums(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	want, listed := sums[base]
+	switch {
+	case len(sums) == 0:
+		return &InstallError{Msg: fmt.Sprintf("%s has no %s beside it, so its checksum cannot be checked", path, SumsFile), Hint: hint}
+	case !listed:
+		return &InstallError{Msg: fmt.Sprintf("%s is not listed in %s", path, filepath.Join(dir, SumsFile)), Hint: hint}
+	}
+	got, err := FileSHA256(path)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if got != want {
+		return &InstallError{Msg: fmt.Sprintf("%s has sha256 %s but %s beside it says %s", path, got, SumsFile, want),
+			Hint: "the archive is corrupt or was tampered with; fetch it again"}
+	}
+	return nil
 }
 
 // ReadSums reads dir's SHA256SUMS; a missing file is empty.

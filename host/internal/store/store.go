@@ -8,7 +8,11 @@
 // was installed, so listing never starts a plugin. Every change happens
 // under an exclusive lock on the directory and lands by atomic rename, so
 // concurrent neural-host processes never see or leave a half-installed
-// plugin. The package does not start plugins; callers pass a Probe.
+// plugin. Names and versions become path components, so both are checked
+// against strict rules (sdk.ValidPlatformName, ValidVersion) before a path
+// is built, and removal deletes only directories the store itself lists,
+// never a pattern made from user input. The package does not start
+// plugins; callers pass a Probe.
 package store
 
 import (
@@ -22,6 +26,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -39,6 +44,34 @@ const Namespace = "official"
 const BinaryPrefix = "neural-plugin-"
 
 const manifestFile = "manifest.json"
+
+// maxBinarySize bounds what an install copies, from a file or out of an
+// archive, so that a small hostile archive cannot fill the disk; real
+// plugin binaries are tens of megabytes. A variable so tests can lower it.
+var maxBinarySize int64 = 512 << 20
+
+// versionRE admits MAJOR.MINOR.PATCH with optional pre-release and build
+// parts, in the characters semver allows: a version is a path component.
+var versionRE = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// ValidVersion reports whether v is a strict semantic version such as 1.2.0
+// or 1.2.0-rc.1, short enough to be a file name.
+func ValidVersion(v string) bool {
+	if len(v) > 64 || !versionRE.MatchString(v) {
+		return false
+	}
+	_, err := version.NewSemver(v)
+	return err == nil
+}
+
+// CheckVersion returns an invalid-argument *sdk.Error naming field when v
+// is not a valid version, and nil when it is.
+func CheckVersion(field, v string) error {
+	if ValidVersion(v) {
+		return nil
+	}
+	return sdk.FieldError(field, fmt.Sprintf("%q is not a version", v), "write a semantic version such as 1.2.0 or 1.2.0-rc.1")
+}
 
 // Platform is this machine's OS_ARCH.
 func Platform() string { return runtime.GOOS + "_" + runtime.GOARCH }
@@ -89,6 +122,12 @@ func (s *Store) List() ([]Installed, error) {
 		b, err := os.ReadFile(p)
 		if err != nil || json.Unmarshal(b, &m) != nil {
 			continue // a manifest being replaced, or foreign files
+		}
+		// The binary's path is built from the manifest: it must agree with
+		// the directory it sits in, or it is a foreign file.
+		rel, _ := filepath.Rel(s.Dir, filepath.Dir(p))
+		if rel != filepath.Join(m.Namespace, m.Name, m.Version, m.Platform) || !sdk.ValidPlatformName(m.Name) || !ValidVersion(m.Version) {
+			continue
 		}
 		out = append(out, Installed{Manifest: m, Path: filepath.Join(filepath.Dir(p), BinaryPrefix+m.Name)})
 	}
@@ -173,7 +212,12 @@ func (s *Store) Install(ctx context.Context, src io.Reader, source string, want 
 	}
 	defer os.RemoveAll(stage)
 	tmpBin := filepath.Join(stage, "plugin")
-	sum, size, err := copyHashed(src, tmpBin)
+	sum, size, err := copyHashed(src, tmpBin, source)
+	// A refusal from the reader (an archive's contents) is the user's to fix.
+	var refused *InstallError
+	if errors.As(err, &refused) {
+		return Installed{}, refused
+	}
 	if err != nil {
 		return Installed{}, fmt.Errorf("store: copying %s: %w", source, err)
 	}
@@ -220,14 +264,14 @@ func (s *Store) Install(ctx context.Context, src io.Reader, source string, want 
 }
 
 func checkMeta(meta sdk.Metadata, want Expect, source string) error {
-	if meta.Name == "" || strings.ContainsAny(meta.Name, "/\\. ") {
-		return &InstallError{Msg: fmt.Sprintf("%s reports the invalid name %q", source, meta.Name), Hint: "the plugin's Metadata.Name must be a plain word"}
+	if !sdk.ValidPlatformName(meta.Name) {
+		return &InstallError{Msg: fmt.Sprintf("%s reports the invalid name %q", source, meta.Name), Hint: "the plugin's Metadata.Name must be " + sdk.PlatformNameRule}
 	}
 	if want.Name != "" && meta.Name != want.Name {
 		return &InstallError{Msg: fmt.Sprintf("%s is named for plugin %q but says it is %q", source, want.Name, meta.Name),
 			Hint: "rename the file to " + BinaryPrefix + meta.Name + " or rebuild the plugin"}
 	}
-	if _, err := version.NewVersion(meta.Version); err != nil {
+	if !ValidVersion(meta.Version) {
 		return &InstallError{Msg: fmt.Sprintf("%s reports version %q, which is not a version number", source, meta.Version),
 			Hint: "give the plugin a semantic version such as 1.2.0"}
 	}
@@ -242,15 +286,21 @@ func checkMeta(meta sdk.Metadata, want Expect, source string) error {
 	return nil
 }
 
-func copyHashed(src io.Reader, dst string) (string, int64, error) {
+// copyHashed copies at most maxBinarySize bytes of src to dst; more is an
+// error, found after reading one byte past the limit.
+func copyHashed(src io.Reader, dst, source string) (string, int64, error) {
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
 	if err != nil {
 		return "", 0, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), src)
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(src, maxBinarySize+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && n > maxBinarySize {
+		err = &InstallError{Msg: fmt.Sprintf("%s holds more than the %d MiB a plugin binary may have", source, maxBinarySize>>20),
+			Hint: "a plugin binary is tens of megabytes; this file is not one, or was built to exhaust the disk"}
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, err
 }
@@ -269,42 +319,93 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// installDir is one NAMESPACE/NAME/VERSION directory of the store.
+type installDir struct {
+	namespace, name, version string
+}
+
+func (d installDir) rel() string { return filepath.Join(d.namespace, d.name, d.version) }
+
+// installDirs lists the store's NAMESPACE/NAME/VERSION directories, read
+// from the directory itself; entries that do not follow the naming rules
+// are not the store's and are never touched.
+func (s *Store) installDirs() ([]installDir, error) {
+	var out []installDir
+	namespaces, err := os.ReadDir(s.Dir)
+	if err != nil && !IsNotExist(err) {
+		return nil, err
+	}
+	for _, ns := range namespaces {
+		if !ns.IsDir() || !sdk.ValidPlatformName(ns.Name()) {
+			continue
+		}
+		names, _ := os.ReadDir(filepath.Join(s.Dir, ns.Name()))
+		for _, n := range names {
+			if !n.IsDir() || !sdk.ValidPlatformName(n.Name()) {
+				continue
+			}
+			versions, _ := os.ReadDir(filepath.Join(s.Dir, ns.Name(), n.Name()))
+			for _, v := range versions {
+				if v.IsDir() && ValidVersion(v.Name()) {
+					out = append(out, installDir{ns.Name(), n.Name(), v.Name()})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
 // Remove deletes name's installs, only the given version if not empty, for
-// every platform. It returns what it removed.
+// every platform. It returns what it removed. A malformed name or version
+// is an invalid-argument error: both would otherwise become paths.
 func (s *Store) Remove(name, ver string) ([]string, error) {
+	if err := sdk.CheckPlatformName("NAME", name); err != nil {
+		return nil, err
+	}
+	if ver != "" {
+		if err := CheckVersion("VERSION", ver); err != nil {
+			return nil, err
+		}
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer unlock()
-	return s.removeLocked(name, ver)
-}
-
-func (s *Store) removeLocked(name, ver string) ([]string, error) {
-	pattern := filepath.Join(s.Dir, "*", name, "*")
-	if ver != "" {
-		pattern = filepath.Join(s.Dir, "*", name, ver)
+	dirs, err := s.installDirs()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	dirs, _ := filepath.Glob(pattern)
 	var removed []string
 	for _, d := range dirs {
-		// Move aside first so a reader never sees a half-deleted install.
-		aside, err := os.MkdirTemp(s.Dir, ".remove-")
-		if err != nil {
+		if d.name != name || (ver != "" && d.version != ver) {
+			continue
+		}
+		if err := s.removeLocked(d); err != nil {
 			return removed, err
 		}
-		if err := os.Rename(d, filepath.Join(aside, "x")); err != nil {
-			os.RemoveAll(aside)
-			return removed, err
-		}
-		os.RemoveAll(aside)
-		removed = append(removed, strings.TrimPrefix(d, s.Dir+string(filepath.Separator)))
-		parent := filepath.Dir(d)
-		if entries, _ := os.ReadDir(parent); len(entries) == 0 {
-			os.Remove(parent)
-		}
+		removed = append(removed, d.rel())
 	}
 	return removed, nil
+}
+
+// removeLocked deletes one install directory the store listed.
+func (s *Store) removeLocked(d installDir) error {
+	// Move aside first so a reader never sees a half-deleted install.
+	aside, err := os.MkdirTemp(s.Dir, ".remove-")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(s.Dir, d.rel()), filepath.Join(aside, "x")); err != nil {
+		os.RemoveAll(aside)
+		return err
+	}
+	os.RemoveAll(aside)
+	parent := filepath.Join(s.Dir, d.namespace, d.name)
+	if entries, _ := os.ReadDir(parent); len(entries) == 0 {
+		os.Remove(parent)
+	}
+	return nil
 }
 
 // Prune removes every installed version for which keep returns false.
@@ -314,19 +415,19 @@ func (s *Store) Prune(keep func(address, version string) bool) ([]string, error)
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer unlock()
-	dirs, _ := filepath.Glob(filepath.Join(s.Dir, "*", "*", "*"))
+	dirs, err := s.installDirs()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	var removed []string
 	for _, d := range dirs {
-		rel, _ := filepath.Rel(s.Dir, d)
-		parts := strings.Split(rel, string(filepath.Separator))
-		if len(parts) != 3 || strings.HasPrefix(parts[0], ".") || keep(parts[0]+"/"+parts[1], parts[2]) {
+		if keep(d.namespace+"/"+d.name, d.version) {
 			continue
 		}
-		r, err := s.removeLocked(parts[1], parts[2])
-		removed = append(removed, r...)
-		if err != nil {
+		if err := s.removeLocked(d); err != nil {
 			return removed, err
 		}
+		removed = append(removed, d.rel())
 	}
 	return removed, nil
 }
