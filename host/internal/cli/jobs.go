@@ -84,7 +84,7 @@ func loadSpecFor(c *cli.Context, needPlatform bool) (*jobspec.Spec, string, erro
 	if c.NArg() != 1 {
 		return nil, "", usageError("give exactly one SPEC: a job spec file, a .py script or a .neural model")
 	}
-	spec, err := jobspec.Load(c.Args().First())
+	spec, err := jobspec.Load(c.Context, c.Args().First())
 	if err != nil {
 		return nil, "", err
 	}
