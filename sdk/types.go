@@ -2,6 +2,9 @@ package sdk
 
 import (
 	"fmt"
+	"math"
+	"path"
+	"sort"
 	"strings"
 	"time"
 )
@@ -88,6 +91,11 @@ type Resources struct {
 	Nodes int
 }
 
+// maxCount is the largest resources.gpus, disk_gb or nodes: the wire
+// carries them as int32, where a larger value would arrive wrapped around
+// (4294967298 nodes as 2).
+const maxCount = math.MaxInt32
+
 // Validate reports every problem with the spec as *Error values joined
 // together, each naming its field. It checks only what holds for every
 // platform; plugins check their own options.
@@ -98,9 +106,8 @@ func (s *JobSpec) Validate() error {
 	case KindDSL, KindPython:
 		if s.Entrypoint == "" {
 			add("entrypoint", "is required for a "+string(s.Kind)+" job", "set entrypoint to the "+map[Kind]string{KindDSL: ".neural model", KindPython: "Python script"}[s.Kind]+" to run, relative to workdir")
-		}
-		if strings.HasPrefix(s.Entrypoint, "/") || strings.HasPrefix(s.Entrypoint, "..") {
-			add("entrypoint", "must be relative to workdir and inside it", "move the file into workdir and name it relative to workdir")
+		} else if !insideWorkDir(s.Entrypoint) {
+			add("entrypoint", fmt.Sprintf("%q must name a file inside workdir, relative to it", s.Entrypoint), "move the file into workdir and name it relative to workdir")
 		}
 	case KindCommand:
 		if len(s.Command) == 0 {
@@ -124,37 +131,80 @@ func (s *JobSpec) Validate() error {
 	if s.WorkDir != "" && !strings.HasPrefix(s.WorkDir, "/") {
 		add("workdir", "must be an absolute path by the time it reaches a plugin", "resolve workdir against the spec file's directory")
 	}
-	r := s.Resources
-	if r.GPUs < 0 {
-		add("resources.gpus", fmt.Sprintf("must not be negative, got %d", r.GPUs), "set resources.gpus to 0 or more")
+	// These strings become a program's arguments, where a NUL ends the C
+	// string: the program would run with the value cut short.
+	const nulMsg, nulHint = " contains a NUL byte, which no program argument can hold", "remove the NUL (\\0) character"
+	for _, f := range [][2]string{{"entrypoint", s.Entrypoint}, {"dsl.dataset", s.DSL.Dataset}, {"dsl.neural_version", s.DSL.NeuralVersion}} {
+		if strings.ContainsRune(f[1], 0) {
+			add(f[0], "the value"+nulMsg, nulHint)
+		}
 	}
+	for _, list := range []struct {
+		field string
+		vals  []string
+	}{{"args", s.Args}, {"command", s.Command}, {"requirements", s.Requirements}} {
+		for i, v := range list.vals {
+			if strings.ContainsRune(v, 0) {
+				add(list.field, fmt.Sprintf("%s[%d]%s", list.field, i, nulMsg), nulHint)
+			}
+		}
+	}
+	r := s.Resources
+	count := func(field string, v int, what string) {
+		if v < 0 || v > maxCount {
+			add(field, fmt.Sprintf("must be between 0 and %d, got %d", maxCount, v), fmt.Sprintf("set %s to %s, from 0 to %d", field, what, maxCount))
+		}
+	}
+	count("resources.gpus", r.GPUs, "the number of GPUs per node")
 	if r.GPUType != "" && r.GPUs == 0 {
 		add("resources.gpus", "is 0 but resources.gpu_type is set", "set resources.gpus to the number of "+r.GPUType+" GPUs, or remove gpu_type")
 	}
-	if r.CPUs < 0 {
-		add("resources.cpus", "must not be negative", "set resources.cpus to 0 (platform default) or more")
+	amount := func(field string, v float64) {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			add(field, fmt.Sprintf("must be a finite number, got %v", v), "set "+field+" to a number such as 4, or 0 for the platform default")
+		case v < 0:
+			add(field, "must not be negative", "set "+field+" to 0 (platform default) or more")
+		}
 	}
-	if r.MemoryGB < 0 {
-		add("resources.memory_gb", "must not be negative", "set resources.memory_gb to 0 (platform default) or more")
-	}
-	if r.DiskGB < 0 {
-		add("resources.disk_gb", "must not be negative", "set resources.disk_gb to 0 (platform default) or more")
-	}
-	if r.MaxRuntime < 0 || (r.MaxRuntime > 0 && r.MaxRuntime < time.Second) {
+	amount("resources.cpus", r.CPUs)
+	amount("resources.memory_gb", r.MemoryGB)
+	count("resources.disk_gb", r.DiskGB, "the disk size in GB (0 for the platform default)")
+	switch {
+	case r.MaxRuntime < 0 || (r.MaxRuntime > 0 && r.MaxRuntime < time.Second):
 		add("resources.max_runtime", fmt.Sprintf("must be at least 1s, got %s", r.MaxRuntime), "set resources.max_runtime to a duration such as 2h, or leave it out")
+	case r.MaxRuntime%time.Second != 0:
+		// The wire carries whole seconds; a fraction would be dropped.
+		add("resources.max_runtime", fmt.Sprintf("must be whole seconds, got %s", r.MaxRuntime), "set resources.max_runtime to a duration such as 90m or 5400s")
 	}
-	if r.Nodes < 0 {
-		add("resources.nodes", "must not be negative", "set resources.nodes to 1 or more")
-	}
-	for k := range s.Env {
+	count("resources.nodes", r.Nodes, "the number of machines (0 means one)")
+	for _, k := range sortedKeys(s.Env) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			add("env", fmt.Sprintf("%q is not a valid variable name", k), "use names without '=' or NUL")
+		} else if strings.ContainsRune(s.Env[k], 0) {
+			add("env."+k, "the value contains a NUL byte, which no environment variable can hold", "remove the NUL (\\0) character")
 		}
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return joinErrors(errs)
+}
+
+// insideWorkDir reports whether the relative path p, once cleaned, names
+// something below the working directory: "sub/../../x" does not.
+func insideWorkDir(p string) bool {
+	c := path.Clean(p)
+	return !path.IsAbs(c) && c != "." && c != ".." && !strings.HasPrefix(c, "../")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // State is a job's state in terms every platform maps onto.

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,28 @@ func TestValidate(t *testing.T) {
 		{"sub-second runtime", func(s *JobSpec) { s.Resources.MaxRuntime = time.Millisecond }, []string{"resources.max_runtime"}},
 		{"relative workdir", func(s *JobSpec) { s.WorkDir = "src" }, []string{"workdir"}},
 		{"two problems", func(s *JobSpec) { s.Resources.CPUs, s.Resources.Nodes = -1, -1 }, []string{"resources.cpus", "resources.nodes"}},
+		// The entrypoint is cleaned before the inside-workdir check.
+		{"entrypoint escaping through a subdirectory", func(s *JobSpec) { s.Entrypoint = "sub/../../x.py" }, []string{"entrypoint"}},
+		{"absolute entrypoint", func(s *JobSpec) { s.Entrypoint = "/etc/x.py" }, []string{"entrypoint"}},
+		{"entrypoint that is workdir", func(s *JobSpec) { s.Entrypoint = "sub/.." }, []string{"entrypoint"}},
+		{"entrypoint back inside", func(s *JobSpec) { s.Entrypoint = "sub/../x.py" }, nil},
+		{"entrypoint named with dots", func(s *JobSpec) { s.Entrypoint = "..x.py" }, nil},
+		// NUL cannot reach a program's argv or environment.
+		{"NUL in entrypoint", func(s *JobSpec) { s.Entrypoint = "x\x00.py" }, []string{"entrypoint"}},
+		{"NUL in args", func(s *JobSpec) { s.Args = []string{"ok", "a\x00b"} }, []string{"args"}},
+		{"NUL in command", func(s *JobSpec) { s.Kind, s.Command = KindCommand, []string{"sh\x00"} }, []string{"command"}},
+		{"NUL in requirements", func(s *JobSpec) { s.Requirements = []string{"numpy\x00"} }, []string{"requirements"}},
+		{"NUL in dataset", func(s *JobSpec) { s.DSL.Dataset = "a\x00" }, []string{"dsl.dataset"}},
+		{"NUL in env key", func(s *JobSpec) { s.Env = map[string]string{"A\x00B": "1"} }, []string{"env"}},
+		{"NUL in env value", func(s *JobSpec) { s.Env = map[string]string{"A": "1\x002"} }, []string{"env.A"}},
+		// Counts travel as int32: a larger one would arrive wrapped around.
+		{"gpus past int32", func(s *JobSpec) { s.Resources.GPUs = 1<<32 + 1 }, []string{"resources.gpus"}},
+		{"disk past int32", func(s *JobSpec) { s.Resources.DiskGB = math.MaxInt32 + 1 }, []string{"resources.disk_gb"}},
+		{"nodes past int32", func(s *JobSpec) { s.Resources.Nodes = 4294967298 }, []string{"resources.nodes"}},
+		{"nodes at the int32 limit", func(s *JobSpec) { s.Resources.Nodes = math.MaxInt32 }, nil},
+		{"NaN cpus", func(s *JobSpec) { s.Resources.CPUs = math.NaN() }, []string{"resources.cpus"}},
+		{"infinite memory", func(s *JobSpec) { s.Resources.MemoryGB = math.Inf(1) }, []string{"resources.memory_gb"}},
+		{"fractional runtime", func(s *JobSpec) { s.Resources.MaxRuntime = 1500 * time.Millisecond }, []string{"resources.max_runtime"}},
 	}
 	for _, tt := range tests {
 		s := ok
@@ -94,5 +117,27 @@ func TestErrorFormat(t *testing.T) {
 	}
 	if got := (&Error{Kind: ErrUnsupported}).Error(); got != "unsupported" {
 		t.Errorf("bare kind = %q", got)
+	}
+}
+
+// TestValidateMessages checks that a refused number says the range it must
+// be in and the value it got.
+func TestValidateMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		res  Resources
+		want string
+	}{
+		{"nodes", Resources{Nodes: 4294967298}, "resources.nodes: must be between 0 and 2147483647, got 4294967298"},
+		{"gpus", Resources{GPUs: -1}, "resources.gpus: must be between 0 and 2147483647, got -1"},
+		{"cpus", Resources{CPUs: math.NaN()}, "resources.cpus: must be a finite number, got NaN"},
+		{"max_runtime", Resources{MaxRuntime: 1500 * time.Millisecond}, "resources.max_runtime: must be whole seconds, got 1.5s"},
+	}
+	for _, tt := range tests {
+		s := JobSpec{Kind: KindCommand, Command: []string{"x"}, Resources: tt.res}
+		got := s.Validate()
+		if got == nil || !strings.HasPrefix(got.Error(), tt.want+" (hint: ") {
+			t.Errorf("%s: got %v, want %q with a hint", tt.name, got, tt.want)
+		}
 	}
 }

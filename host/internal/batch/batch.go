@@ -10,12 +10,12 @@
 package batch
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -145,19 +145,43 @@ func KeyFor(batchID, platform string, spec sdk.JobSpec) string {
 // Load reads and expands the batch file at path. id, when not empty,
 // overrides the file's id; defaultPlatform is the platform of jobs for
 // which neither they nor the file name one. Every problem found is
-// reported, each as an *sdk.Error naming its field.
-func Load(path, id, defaultPlatform string) (*Batch, error) {
+// reported, each as an *sdk.Error naming its field. When ctx ends first,
+// Load returns ctx's error and the expansion stops.
+func Load(ctx context.Context, path, id, defaultPlatform string) (*Batch, error) {
+	type loaded struct {
+		b   *Batch
+		err error
+	}
+	// Parsing cannot be stopped part way; it is left to finish, bounded by
+	// the file size limit, while the caller exits.
+	done := make(chan loaded, 1)
+	go func() {
+		b, err := load(ctx, path, id, defaultPlatform)
+		done <- loaded{b, err}
+	}()
+	select {
+	case l := <-done:
+		return l.b, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// load is Load's work; a test replaces it to hold a load open.
+var load = loadFile
+
+func loadFile(ctx context.Context, path, id, defaultPlatform string) (*Batch, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(abs)
+	raw, err := jobspec.ReadFile(abs)
 	if err != nil {
-		return nil, sdk.FieldError("batch", err.Error(), "give the path of a batch file; see docs/batch.md")
+		return nil, jobspec.FileError("batch", path, err, "give the path of a batch file; see docs/batch.md")
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(raw, &root); err != nil {
-		return nil, yamlError(path, err)
+	root, err := jobspec.Document(raw, path, "batch")
+	if err != nil {
+		return nil, err
 	}
 	if len(root.Content) == 0 {
 		return nil, sdk.FieldError("batch", path+" is empty", "list jobs: or give base: and matrix:; see docs/batch.md")
@@ -170,7 +194,7 @@ func Load(path, id, defaultPlatform string) (*Batch, error) {
 		return nil, yamlError(path, err)
 	}
 	l := &loader{path: path, dir: filepath.Dir(abs)}
-	return l.expand(f, id, defaultPlatform)
+	return l.expand(ctx, f, id, defaultPlatform)
 }
 
 type loader struct {
@@ -195,7 +219,7 @@ type source struct {
 	file string
 }
 
-func (l *loader) expand(f File, id, defaultPlatform string) (*Batch, error) {
+func (l *loader) expand(ctx context.Context, f File, id, defaultPlatform string) (*Batch, error) {
 	if id == "" {
 		id = f.ID
 	}
@@ -241,12 +265,8 @@ func (l *loader) expand(f File, id, defaultPlatform string) (*Batch, error) {
 	if f.Base.Kind == 0 && len(f.Jobs) == 0 {
 		l.fail("jobs", "", "the batch has no jobs", "list jobs: (spec files or inline specs), or give base: and matrix:")
 	}
-	total := len(sources)
-	for _, v := range values {
-		total *= len(v)
-	}
-	if total > MaxJobs {
-		l.fail("matrix", strconv.Itoa(f.Matrix.Line), fmt.Sprintf("expands to %d jobs, more than %d", total, MaxJobs), "split the batch into several files")
+	if !withinMaxJobs(len(sources), values) {
+		l.fail("matrix", strconv.Itoa(f.Matrix.Line), fmt.Sprintf("expands to more than %d jobs", MaxJobs), "split the batch into several files")
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -293,10 +313,16 @@ func (l *loader) expand(f File, id, defaultPlatform string) (*Batch, error) {
 		}()
 	}
 	for i := range tasks {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	seen := map[string]*Item{}
 	for i, it := range items {
 		l.errs = append(l.errs, errs[i]...)
@@ -418,9 +444,10 @@ func (l *loader) specFile(p, field string, line int) (source, bool) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(l.dir, p)
 	}
-	raw, err := os.ReadFile(p)
+	raw, err := jobspec.ReadFile(p)
 	if err != nil {
-		l.fail(field, strconv.Itoa(line), err.Error(), "write the path of a job spec file, relative to the batch file")
+		e := jobspec.FileError(field, p, err, "write the path of a job spec file, relative to the batch file")
+		l.fail(field, strconv.Itoa(line), e.Message, e.Hint)
 		return source{}, false
 	}
 	// Parse reports unknown keys and wrong types with the spec file's own
@@ -604,6 +631,24 @@ func setPath(m map[string]any, path []string, v any) {
 	m[path[len(path)-1]] = deepCopy(v)
 }
 
+// withinMaxJobs reports whether sources × the lengths of values is at most
+// MaxJobs. It stops before a multiplication would pass the limit, so the
+// product never overflows: 64 keys of two values each would otherwise
+// come to 2^64, which wraps to 0 and passes.
+func withinMaxJobs(sources int, values [][]any) bool {
+	if sources > MaxJobs {
+		return false
+	}
+	total := sources
+	for _, v := range values {
+		if len(v) > 0 && total > MaxJobs/len(v) {
+			return false
+		}
+		total *= len(v)
+	}
+	return true
+}
+
 // product lists every combination of values, the first list varying
 // slowest; with no lists it is one empty combination.
 func product(values [][]any) [][]any {
@@ -667,10 +712,12 @@ func NamedPlatforms(path, defaultPlatform string) []string {
 		Matrix   map[string][]string `yaml:"matrix"`
 	}
 	names := map[string]bool{}
-	if b, err := os.ReadFile(path); err == nil && yaml.Unmarshal(b, &f) == nil {
-		names[f.Platform] = true
-		for _, p := range f.Matrix["platform"] {
-			names[p] = true
+	if b, err := jobspec.ReadFile(path); err == nil {
+		if doc, err := jobspec.Document(b, path, "batch"); err == nil && len(doc.Content) > 0 && doc.Content[0].Decode(&f) == nil {
+			names[f.Platform] = true
+			for _, p := range f.Matrix["platform"] {
+				names[p] = true
+			}
 		}
 	}
 	names[defaultPlatform] = true

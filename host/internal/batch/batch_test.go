@@ -11,7 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/neural-dsl/neural-host/host/internal/jobspec"
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
@@ -38,7 +40,7 @@ matrix:
 `,
 		"train.yaml": "kind: dsl\nentrypoint: model.neural\nenv: {SEED: \"7\"}\nlabels: {team: vision}\n",
 	})
-	b, err := Load(path, "", "")
+	b, err := Load(context.Background(), path, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,14 +71,14 @@ matrix:
 		t.Errorf("%d distinct keys for 8 jobs", len(keys))
 	}
 	// Loading again gives the same keys: a re-run names the same jobs.
-	again, _ := Load(path, "", "")
+	again, _ := Load(context.Background(), path, "", "")
 	for i := range b.Items {
 		if again.Items[i].Key() != b.Items[i].Key() {
 			t.Fatalf("item %d: key changed between loads", i)
 		}
 	}
 	// Another batch id gives other keys.
-	other, _ := Load(path, "sweep2", "")
+	other, _ := Load(context.Background(), path, "sweep2", "")
 	if other.Items[0].Key() == b.Items[0].Key() {
 		t.Error("two batches share a key")
 	}
@@ -93,7 +95,7 @@ jobs:
 `,
 		"eval.yaml": "kind: python\nentrypoint: eval.py\n",
 	})
-	b, err := Load(path, "", "other")
+	b, err := Load(context.Background(), path, "", "other")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +141,17 @@ func TestBadBatchFiles(t *testing.T) {
 		{"bad id", "id: Big Sweep\nplatform: p\njobs:\n  - {kind: command, command: [x]}\n", "id"},
 		{"missing spec file", "platform: p\njobs:\n  - nope.yaml\n", "jobs[0]"},
 		{"too many jobs", "platform: p\nbase: {kind: command, command: [x]}\nmatrix:\n  env.A: [" + strings.Repeat("1,", 200) + "1]\n  env.B: [" + strings.Repeat("1,", 200) + "1]\n", "matrix"},
+		// 2^63 jobs wrap to a negative count and 2^64 to 0, both under the limit.
+		{"2^63 jobs", "platform: p\nbase: {kind: command, command: [x]}\nmatrix:\n" + binaryMatrix(63), "matrix"},
+		{"2^64 jobs", "platform: p\nbase: {kind: command, command: [x]}\nmatrix:\n" + binaryMatrix(64), "matrix"},
+		{"second document", "platform: p\njobs:\n  - {kind: command, command: [x]}\n---\njobs: []\n", "batch"},
+		{"mapping too big", "platform: p\njobs:\n  - {kind: command, command: [x], env: {" + manyKeys(1001) + "}}\n", "jobs[0].env"},
+		{"fraction for a count", "platform: p\njobs:\n  - {kind: command, command: [x], resources: {gpus: 1.5}}\n", "jobs[0].resources.gpus"},
+		{"count past int32", "platform: p\njobs:\n  - {kind: command, command: [x], resources: {nodes: 4294967298}}\n", "jobs[0].resources.nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(write(t, map[string]string{"batch.yaml": tt.batch}), "", "")
+			_, err := Load(context.Background(), write(t, map[string]string{"batch.yaml": tt.batch}), "", "")
 			if !errors.Is(err, sdk.ErrInvalidArgument) {
 				t.Fatalf("err = %v, want invalid argument", err)
 			}
@@ -164,6 +173,118 @@ func TestBadBatchFiles(t *testing.T) {
 				t.Errorf("fields %v, want %q\n%v", fields, tt.field, err)
 			}
 		})
+	}
+}
+
+// binaryMatrix is a matrix of n keys with two values each: 2^n jobs.
+func binaryMatrix(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  env.K%d: [a, b]\n", i)
+	}
+	return b.String()
+}
+
+// manyKeys is n flow-style mapping entries.
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("K%d: v", i)
+	}
+	return strings.Join(keys, ", ")
+}
+
+func TestWithinMaxJobs(t *testing.T) {
+	twos := func(n int) [][]any {
+		out := make([][]any, n)
+		for i := range out {
+			out[i] = []any{"a", "b"}
+		}
+		return out
+	}
+	list := func(n int) []any { return make([]any, n) }
+	tests := []struct {
+		name    string
+		sources int
+		values  [][]any
+		want    bool
+	}{
+		{"no matrix", 3, nil, true},
+		{"exactly the limit", 1, [][]any{list(100), list(100)}, true},
+		{"one combination over", 1, [][]any{list(100), list(101)}, false},
+		{"sources count", 2, [][]any{list(5000)}, true},
+		{"sources push it over", 2, [][]any{list(5001)}, false},
+		{"too many sources alone", MaxJobs + 1, nil, false},
+		{"2^63", 1, twos(63), false},
+		{"2^64", 1, twos(64), false},
+		{"2^65", 1, twos(65), false},
+		{"over early, small later", 1, append(twos(20), list(1)), false},
+	}
+	for _, tt := range tests {
+		if got := withinMaxJobs(tt.sources, tt.values); got != tt.want {
+			t.Errorf("%s: withinMaxJobs = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSizeLimit(t *testing.T) {
+	big := "# " + strings.Repeat("x", jobspec.MaxFileSize) + "\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		field string
+	}{
+		{"batch file", map[string]string{"batch.yaml": "platform: p\njobs:\n  - {kind: command, command: [x]}\n" + big}, "batch"},
+		{"spec file it names", map[string]string{"batch.yaml": "platform: p\njobs:\n  - big.yaml\n", "big.yaml": "kind: command\ncommand: [x]\n" + big}, "jobs[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(context.Background(), write(t, tt.files), "", "")
+			var e *sdk.Error
+			if !errors.As(err, &e) || !errors.Is(err, sdk.ErrInvalidArgument) || e.Field != tt.field || !strings.Contains(e.Message, "1 MiB") || e.Hint == "" {
+				t.Errorf("err = %v, want invalid argument on %s naming the 1 MiB limit", err, tt.field)
+			}
+		})
+	}
+}
+
+// TestLoadReturnsWhenCancelled holds a load open and cancels: Load must
+// return the context's error without waiting for it.
+func TestLoadReturnsWhenCancelled(t *testing.T) {
+	path := write(t, map[string]string{"batch.yaml": "platform: p\njobs:\n  - {kind: command, command: [x]}\n"})
+	started, release := make(chan struct{}), make(chan struct{})
+	load = func(ctx context.Context, path, id, platform string) (*Batch, error) {
+		close(started)
+		<-release
+		return loadFile(ctx, path, id, platform)
+	}
+	t.Cleanup(func() { close(release); load = loadFile })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load(ctx, path, "", "")
+		done <- err
+	}()
+	<-started
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load did not return after its context was cancelled")
+	}
+}
+
+// TestExpansionStopsWhenCancelled checks that a cancelled load builds no
+// jobs rather than finishing the matrix in the background.
+func TestExpansionStopsWhenCancelled(t *testing.T) {
+	path := write(t, map[string]string{"batch.yaml": "platform: p\nbase: {kind: command, command: [x]}\nmatrix:\n  env.A: [1, 2, 3]\n"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if b, err := loadFile(ctx, path, "", ""); !errors.Is(err, context.Canceled) || b != nil {
+		t.Errorf("loadFile = %v, %v, want context.Canceled", b, err)
 	}
 }
 
@@ -293,7 +414,7 @@ func BenchmarkLoad(b *testing.B) {
 	path := filepath.Join(dir, "sweep.yaml")
 	os.WriteFile(path, []byte("platform: fake\nbase: {kind: command, command: [train]}\nmatrix:\n  env.SEED: ["+strings.Join(seeds, ", ")+"]\n"), 0o644)
 	for b.Loop() {
-		if _, err := Load(path, "sweep", ""); err != nil {
+		if _, err := Load(context.Background(), path, "sweep", ""); err != nil {
 			b.Fatal(err)
 		}
 	}

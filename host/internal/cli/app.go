@@ -26,6 +26,7 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/project"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
 	"github.com/neural-dsl/neural-host/host/internal/store"
+	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
 )
 
@@ -170,6 +171,10 @@ func setup(c *cli.Context, version string, st Streams) error {
 	level := hclog.LevelFromString(c.String("log-level"))
 	if level == hclog.NoLevel {
 		return usageError(fmt.Sprintf("--log-level %q: use trace, debug, info, warn or error", c.String("log-level")))
+	}
+	if d := c.Duration("start-timeout"); d < 0 {
+		return sdk.FieldError("start-timeout", fmt.Sprintf("must not be negative, got %s", d),
+			"pass --start-timeout (or NEURAL_PLUGIN_START_TIMEOUT) a duration such as 30s; 0 means the default, 30s")
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "neural-host", Level: level, Output: st.Err, Color: hclog.ColorOff})
 	file, err := settings.Load(c.String("config"))

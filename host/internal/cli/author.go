@@ -40,7 +40,7 @@ func pluginsConformance(c *cli.Context) error {
 	}
 	long := sdk.JobSpec{Name: "conformance", Kind: sdk.KindCommand, Command: []string{"sleep", "600"}}
 	if f := c.String("long-job"); f != "" {
-		spec, err := jobspec.Load(f)
+		spec, err := jobspec.Load(c.Context, f)
 		if err != nil {
 			return err
 		}

@@ -86,7 +86,7 @@ func batchSubmit(c *cli.Context) error {
 			_, _ = s.mgr.Get(c.Context, p)
 		}
 	}()
-	b, err := batch.Load(c.Args().First(), c.String("id"), c.String("platform"))
+	b, err := batch.Load(c.Context, c.Args().First(), c.String("id"), c.String("platform"))
 	<-warm
 	if err != nil {
 		return err

@@ -84,7 +84,7 @@ func loadSpecFor(c *cli.Context, needPlatform bool) (*jobspec.Spec, string, erro
 	if c.NArg() != 1 {
 		return nil, "", usageError("give exactly one SPEC: a job spec file, a .py script or a .neural model")
 	}
-	spec, err := jobspec.Load(c.Args().First())
+	spec, err := jobspec.Load(c.Context, c.Args().First())
 	if err != nil {
 		return nil, "", err
 	}
@@ -171,6 +171,11 @@ func newIdempotencyKey() string {
 
 func plan(c *cli.Context) (*session, sdk.Platform, *jobspec.Spec, string, sdk.Plan, error) {
 	s := sess(c)
+	if c.IsSet("max-cost") {
+		if err := checkMaxCost(c.Float64("max-cost")); err != nil {
+			return s, nil, nil, "", sdk.Plan{}, err
+		}
+	}
 	spec, platform, err := loadSpec(c)
 	if err != nil {
 		return s, nil, nil, "", sdk.Plan{}, err
@@ -198,6 +203,16 @@ func plan(c *cli.Context) (*session, sdk.Platform, *jobspec.Spec, string, sdk.Pl
 		}
 	}
 	return s, conn, spec, platform, p, nil
+}
+
+// checkMaxCost refuses a --max-cost no cost can be compared with: NaN
+// compares false with everything, so "bound > NaN" would let any job
+// through.
+func checkMaxCost(maxCost float64) error {
+	if math.IsNaN(maxCost) || math.IsInf(maxCost, 0) || maxCost < 0 {
+		return sdk.FieldError("max-cost", fmt.Sprintf("must be a number of US dollars, 0 or more, got %v", maxCost), "pass --max-cost a budget such as 20")
+	}
+	return nil
 }
 
 func printPlan(s *session, platform string, spec *jobspec.Spec, p sdk.Plan) {

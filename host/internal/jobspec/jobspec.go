@@ -1,11 +1,15 @@
 // Package jobspec reads job spec files (neural-job.yaml) into sdk.JobSpec.
 // Unknown keys and wrong types are errors that name the key and its line;
-// paths in the file are relative to the file. Command-line overrides are
-// applied by the caller after Load; validation is sdk.JobSpec.Validate.
+// paths in the file are relative to the file. It bounds what it parses: one
+// YAML document of at most MaxFileSize bytes whose mappings have at most
+// MaxMappingKeys keys; the batch package reads its files through the same
+// bounds. Command-line overrides are applied by the caller after Load;
+// validation is sdk.JobSpec.Validate.
 package jobspec
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,13 +66,9 @@ type Resources struct {
 type Duration time.Duration
 
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if secs, err := strconv.ParseFloat(n.Value, 64); err == nil {
-		*d = Duration(secs * float64(time.Second))
-		return nil
-	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := parseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (write 90m, 2h or seconds)", n.Line, n.Value)
+		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
 	*d = Duration(v)
 	return nil
@@ -80,21 +80,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
+	var text string
 	switch t := v.(type) {
 	case float64:
-		*d = Duration(t * float64(time.Second))
-		return nil
+		text = strconv.FormatFloat(t, 'g', -1, 64)
 	case string:
-		if secs, err := strconv.ParseFloat(t, 64); err == nil {
-			*d = Duration(secs * float64(time.Second))
-			return nil
-		}
-		if dur, err := time.ParseDuration(t); err == nil {
-			*d = Duration(dur)
-			return nil
-		}
+		text = t
+	default:
+		return fmt.Errorf("%s is not a duration (write 90m, 2h or seconds)", b)
 	}
-	return fmt.Errorf("%s is not a duration (write 90m, 2h or seconds)", b)
+	dur, err := parseDuration(text)
+	if err != nil {
+		return err
+	}
+	*d = Duration(dur)
+	return nil
 }
 
 // Spec is a loaded job spec.
@@ -132,7 +132,8 @@ func (s *Spec) Line(field string) int {
 
 // Load reads a job spec. A path ending in .py or .neural is taken as the
 // entrypoint of a python or dsl job whose workdir is the file's directory.
-func Load(path string) (*Spec, error) {
+// When ctx ends before the file is parsed, Load returns ctx's error.
+func Load(ctx context.Context, path string) (*Spec, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -149,18 +150,47 @@ func Load(path string) (*Spec, error) {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		return &Spec{JobSpec: sdk.JobSpec{Name: name, Kind: kind, WorkDir: filepath.Dir(abs), Entrypoint: filepath.Base(abs)}}, nil
 	}
-	b, err := os.ReadFile(abs)
+	b, err := ReadFile(abs)
 	if err != nil {
-		return nil, sdk.FieldError("spec", err.Error(), "give the path of a job spec file such as neural-job.yaml")
+		return nil, FileError("spec", path, err, "give the path of a job spec file such as neural-job.yaml")
 	}
-	return Parse(b, path, filepath.Dir(abs))
+	type parsed struct {
+		spec *Spec
+		err  error
+	}
+	// A parse cannot be stopped part way. When ctx ends first it is left
+	// to finish, bounded by MaxFileSize, while the caller exits.
+	done := make(chan parsed, 1)
+	go func() {
+		s, err := parse(b, path, filepath.Dir(abs))
+		done <- parsed{s, err}
+	}()
+	select {
+	case p := <-done:
+		return p.spec, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
+
+// parse is Parse; a test replaces it to hold a parse open.
+var parse = Parse
 
 var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
 var fieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // Parse decodes spec bytes; name labels errors and baseDir resolves workdir.
 func Parse(b []byte, name, baseDir string) (*Spec, error) {
+	doc, err := Document(b, name, "spec")
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return nil, sdk.FieldError("spec", name+" is empty", "write a job spec; 'neural-host job schema' prints its keys")
+	}
+	if errs := checkScalars(doc.Content[0], name, "", reflect.TypeOf(File{})); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -258,6 +288,10 @@ func fieldByYAML(t reflect.Type, key string) (reflect.StructField, bool) {
 
 func jsonError(name string, err error) error {
 	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Type.Kind() == reflect.Int {
+		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: te.Field, Message: fmt.Sprintf("%s: want an integer, got %s", name, te.Value),
+			Hint: "write a whole number, such as 2"}
+	}
 	if errors.As(err, &te) {
 		return &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: te.Field, Message: fmt.Sprintf("%s: %s is not a %s", name, te.Value, te.Type),
 			Hint: "fix the value; 'neural-host job schema' gives each key's type"}

@@ -65,7 +65,11 @@ func (c *Client) CheckAuth(ctx context.Context) (sdk.AuthInfo, error) {
 }
 
 func (c *Client) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
-	p, err := c.platform.Plan(ctx, &pb.PlanRequest{Spec: toSpec(spec)})
+	ps, err := toSpec(spec)
+	if err != nil {
+		return sdk.Plan{}, err
+	}
+	p, err := c.platform.Plan(ctx, &pb.PlanRequest{Spec: ps})
 	if err != nil {
 		return sdk.Plan{}, fromStatusError(err)
 	}
@@ -73,7 +77,11 @@ func (c *Client) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 }
 
 func (c *Client) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus, error) {
-	st, err := c.platform.Submit(ctx, &pb.SubmitRequest{Spec: toSpec(spec)})
+	ps, err := toSpec(spec)
+	if err != nil {
+		return sdk.JobStatus{}, err
+	}
+	st, err := c.platform.Submit(ctx, &pb.SubmitRequest{Spec: ps})
 	if err != nil {
 		return sdk.JobStatus{}, fromStatusError(err)
 	}

@@ -3,6 +3,9 @@
 package wire
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/neural-dsl/neural-host/sdk"
@@ -68,20 +71,34 @@ func fromKind(k pb.JobKind) sdk.Kind {
 	return ""
 }
 
-func toSpec(s sdk.JobSpec) *pb.JobSpec {
+// toSpec converts a spec for the wire. A count that does not fit the
+// wire's int32 is refused rather than sent wrapped around; Validate
+// reports the same, so only a caller that skipped it sees this.
+func toSpec(s sdk.JobSpec) (*pb.JobSpec, error) {
 	r := s.Resources
-	return &pb.JobSpec{
+	var errs []error
+	count := func(field string, v int) int32 {
+		if int(int32(v)) != v {
+			errs = append(errs, sdk.FieldError(field, fmt.Sprintf("%d does not fit in 32 bits", v), fmt.Sprintf("set %s to at most %d", field, math.MaxInt32)))
+		}
+		return int32(v)
+	}
+	out := &pb.JobSpec{
 		Name: s.Name, Kind: toKind(s.Kind), WorkDir: s.WorkDir, Entrypoint: s.Entrypoint,
 		Args: s.Args, Command: s.Command,
 		Dsl:          &pb.DSLOptions{Backend: string(s.DSL.Backend), Dataset: s.DSL.Dataset, NeuralVersion: s.DSL.NeuralVersion},
 		Requirements: s.Requirements, Env: s.Env, Labels: s.Labels,
 		IdempotencyKey: s.IdempotencyKey, Options: s.Options,
 		Resources: &pb.Resources{
-			InstanceType: r.InstanceType, GpuType: r.GPUType, Gpus: int32(r.GPUs), Cpus: r.CPUs,
-			MemoryGb: r.MemoryGB, DiskGb: int32(r.DiskGB), MaxRuntimeSeconds: int64(r.MaxRuntime / time.Second),
-			Spot: r.Spot, Nodes: int32(r.Nodes),
+			InstanceType: r.InstanceType, GpuType: r.GPUType, Gpus: count("resources.gpus", r.GPUs), Cpus: r.CPUs,
+			MemoryGb: r.MemoryGB, DiskGb: count("resources.disk_gb", r.DiskGB), MaxRuntimeSeconds: int64(r.MaxRuntime / time.Second),
+			Spot: r.Spot, Nodes: count("resources.nodes", r.Nodes),
 		},
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
 
 func fromSpec(s *pb.JobSpec) sdk.JobSpec {

@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"reflect"
 	"strings"
@@ -97,6 +98,45 @@ func TestSpecRoundTrip(t *testing.T) {
 	if m.Name != "fake" || m.ProtocolVersion != sdk.ProtocolVersion || m.SDKVersion != sdk.Version || !m.Capabilities.Jobs ||
 		!m.Capabilities.LogFollow || m.Capabilities.Files || len(m.Config) != 1 || !m.Config[0].Secret {
 		t.Errorf("metadata = %+v", m)
+	}
+}
+
+// TestCountsPastInt32AreNotSent checks that a count the wire's int32
+// cannot hold is refused by the client, not sent wrapped around.
+func TestCountsPastInt32AreNotSent(t *testing.T) {
+	tests := []struct {
+		name  string
+		res   sdk.Resources
+		field string // empty: sent as given
+	}{
+		{"gpus", sdk.Resources{GPUs: 1<<32 + 1}, "resources.gpus"},
+		{"disk_gb", sdk.Resources{DiskGB: math.MaxInt32 + 1}, "resources.disk_gb"},
+		{"nodes", sdk.Resources{Nodes: 4294967298}, "resources.nodes"},
+		{"largest", sdk.Resources{GPUs: math.MaxInt32, DiskGB: math.MaxInt32, Nodes: math.MaxInt32}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fake{}
+			c := dial(t, f)
+			spec := sdk.JobSpec{Name: "n", Kind: sdk.KindCommand, Command: []string{"x"}, Resources: tt.res}
+			_, err := c.Submit(context.Background(), spec)
+			if tt.field == "" {
+				if err != nil || f.gotSpec.Resources != tt.res {
+					t.Fatalf("err %v, the plugin got %+v, want %+v", err, f.gotSpec.Resources, tt.res)
+				}
+				return
+			}
+			var e *sdk.Error
+			if !errors.As(err, &e) || e.Field != tt.field || !errors.Is(err, sdk.ErrInvalidArgument) {
+				t.Errorf("err = %v, want invalid argument on %s", err, tt.field)
+			}
+			if f.gotSpec.Name != "" {
+				t.Errorf("the plugin got the spec: %+v", f.gotSpec.Resources)
+			}
+			if _, err := c.Plan(context.Background(), spec); !errors.Is(err, sdk.ErrInvalidArgument) {
+				t.Errorf("Plan: err = %v, want invalid argument", err)
+			}
+		})
 	}
 }
 
