@@ -425,7 +425,7 @@ func TestNamedPlatformsLeavesOutMalformedNames(t *testing.T) {
 	if got := strings.Join(NamedPlatforms(path, "Bad/Name"), ","); got != "local,vertex" {
 		t.Errorf("NamedPlatforms = %q, want local,vertex", got)
 	}
-	_, err := Load(path, "", "../evil")
+	_, err := Load(context.Background(), path, "", "../evil")
 	var fields []string
 	for _, p := range flatten(err) {
 		var se *sdk.Error
