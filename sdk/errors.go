@@ -71,3 +71,42 @@ func WithHint(err error, hint string) error {
 	}
 	return &Error{Message: err.Error(), Hint: hint}
 }
+
+// ErrorKind describes one of the Err* sentinels for everything that must
+// treat kinds alike: the wire encoding on both sides, the host's JSON error
+// kinds and its decision whether a failed submit may have started a job.
+type ErrorKind struct {
+	// Err is the sentinel.
+	Err error
+	// Name is the kind's stable name in JSON output and on the wire
+	// (ERROR_KIND_ + its upper case).
+	Name string
+	// Refusal is true when an error of this kind means the platform
+	// answered and started nothing; false (unavailable) when the call may
+	// have been cut off after the platform acted.
+	Refusal bool
+	// Transient is true when the same call may succeed if tried again.
+	Transient bool
+}
+
+// ErrorKinds lists every kind of failure, in wire-enum order.
+var ErrorKinds = []ErrorKind{
+	{Err: ErrNotFound, Name: "not_found", Refusal: true},
+	{Err: ErrUnauthenticated, Name: "unauthenticated", Refusal: true},
+	{Err: ErrInvalidArgument, Name: "invalid_argument", Refusal: true},
+	{Err: ErrUnsupported, Name: "unsupported", Refusal: true},
+	{Err: ErrRateLimited, Name: "rate_limited", Refusal: true, Transient: true},
+	{Err: ErrConflict, Name: "conflict", Refusal: true},
+	{Err: ErrPermissionDenied, Name: "permission_denied", Refusal: true},
+	{Err: ErrUnavailable, Name: "unavailable", Transient: true},
+}
+
+// KindOf returns the kind err is of, and false for an unclassified error.
+func KindOf(err error) (ErrorKind, bool) {
+	for _, k := range ErrorKinds {
+		if errors.Is(err, k.Err) {
+			return k, true
+		}
+	}
+	return ErrorKind{}, false
+}

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -138,6 +139,28 @@ func TestValidateMessages(t *testing.T) {
 		got := s.Validate()
 		if got == nil || !strings.HasPrefix(got.Error(), tt.want+" (hint: ") {
 			t.Errorf("%s: got %v, want %q with a hint", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      string
+		found     bool
+		refusal   bool
+		transient bool
+	}{
+		{"wrapped invalid", fmt.Errorf("x: %w", FieldError("f", "bad", "")), "invalid_argument", true, true, false},
+		{"rate limited", Errorf(ErrRateLimited, "slow down"), "rate_limited", true, true, true},
+		{"unavailable", ErrUnavailable, "unavailable", true, false, true},
+		{"plain", errors.New("boom"), "", false, false, false},
+	}
+	for _, tc := range tests {
+		k, ok := KindOf(tc.err)
+		if ok != tc.found || k.Name != tc.want || k.Refusal != tc.refusal || k.Transient != tc.transient {
+			t.Errorf("%s: KindOf = %+v, %v; want %q found=%v refusal=%v transient=%v", tc.name, k, ok, tc.want, tc.found, tc.refusal, tc.transient)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
 	pb "github.com/neural-dsl/neural-host/sdk/internal/platformpb"
@@ -10,20 +11,33 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-var errorKinds = []struct {
+// grpcCodes is the gRPC status code of each kind in sdk.ErrorKinds; the
+// wire enum value is derived from the kind's name.
+var grpcCodes = map[error]codes.Code{
+	sdk.ErrNotFound:         codes.NotFound,
+	sdk.ErrUnauthenticated:  codes.Unauthenticated,
+	sdk.ErrInvalidArgument:  codes.InvalidArgument,
+	sdk.ErrUnsupported:      codes.Unimplemented,
+	sdk.ErrRateLimited:      codes.ResourceExhausted,
+	sdk.ErrConflict:         codes.AlreadyExists,
+	sdk.ErrPermissionDenied: codes.PermissionDenied,
+	sdk.ErrUnavailable:      codes.Unavailable,
+}
+
+type wireKind struct {
 	kind error
 	pb   pb.ErrorKind
 	code codes.Code
-}{
-	{sdk.ErrNotFound, pb.ErrorKind_ERROR_KIND_NOT_FOUND, codes.NotFound},
-	{sdk.ErrUnauthenticated, pb.ErrorKind_ERROR_KIND_UNAUTHENTICATED, codes.Unauthenticated},
-	{sdk.ErrInvalidArgument, pb.ErrorKind_ERROR_KIND_INVALID_ARGUMENT, codes.InvalidArgument},
-	{sdk.ErrUnsupported, pb.ErrorKind_ERROR_KIND_UNSUPPORTED, codes.Unimplemented},
-	{sdk.ErrRateLimited, pb.ErrorKind_ERROR_KIND_RATE_LIMITED, codes.ResourceExhausted},
-	{sdk.ErrConflict, pb.ErrorKind_ERROR_KIND_CONFLICT, codes.AlreadyExists},
-	{sdk.ErrPermissionDenied, pb.ErrorKind_ERROR_KIND_PERMISSION_DENIED, codes.PermissionDenied},
-	{sdk.ErrUnavailable, pb.ErrorKind_ERROR_KIND_UNAVAILABLE, codes.Unavailable},
 }
+
+// errorKinds is sdk.ErrorKinds with each kind's wire enum and status code.
+var errorKinds = func() []wireKind {
+	out := make([]wireKind, 0, len(sdk.ErrorKinds))
+	for _, k := range sdk.ErrorKinds {
+		out = append(out, wireKind{kind: k.Err, pb: pb.ErrorKind(pb.ErrorKind_value["ERROR_KIND_"+strings.ToUpper(k.Name)]), code: grpcCodes[k.Err]})
+	}
+	return out
+}()
 
 // toStatusError turns a plugin's error into a gRPC status that carries its
 // kind, field and hint.

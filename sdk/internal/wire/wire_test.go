@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	pb "github.com/neural-dsl/neural-host/sdk/internal/platformpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 )
@@ -141,8 +143,8 @@ func TestCountsPastInt32AreNotSent(t *testing.T) {
 }
 
 func TestErrorsKeepTheirKind(t *testing.T) {
-	for _, kind := range []error{sdk.ErrNotFound, sdk.ErrUnauthenticated, sdk.ErrInvalidArgument, sdk.ErrUnsupported,
-		sdk.ErrRateLimited, sdk.ErrConflict, sdk.ErrPermissionDenied, sdk.ErrUnavailable} {
+	for _, k := range sdk.ErrorKinds {
+		kind := k.Err
 		c := dial(t, &fake{err: &sdk.Error{Kind: kind, Field: "resources.gpus", Message: "bad", Hint: "fix it"}})
 		_, err := c.Status(context.Background(), "x")
 		var e *sdk.Error
@@ -157,6 +159,29 @@ func TestErrorsKeepTheirKind(t *testing.T) {
 	c := dial(t, &fake{err: errors.New("plain")})
 	if _, err := c.Status(context.Background(), "x"); err == nil || err.Error() != "plain" {
 		t.Errorf("plain error = %v", err)
+	}
+}
+
+// TestEveryKindHasOneWireEncoding guards the table the wire derives from
+// sdk.ErrorKinds: a kind added to the SDK without a proto enum value or a
+// status code would travel as unclassified.
+func TestEveryKindHasOneWireEncoding(t *testing.T) {
+	pbSeen, codeSeen := map[pb.ErrorKind]string{}, map[codes.Code]string{}
+	for _, k := range errorKinds {
+		name := k.kind.Error()
+		if k.pb == pb.ErrorKind_ERROR_KIND_UNSPECIFIED || k.code == codes.OK {
+			t.Errorf("%s: wire kind %v, code %v", name, k.pb, k.code)
+		}
+		if other, dup := pbSeen[k.pb]; dup {
+			t.Errorf("%s and %s share wire kind %v", name, other, k.pb)
+		}
+		if other, dup := codeSeen[k.code]; dup {
+			t.Errorf("%s and %s share code %v", name, other, k.code)
+		}
+		pbSeen[k.pb], codeSeen[k.code] = name, name
+	}
+	if got, want := len(errorKinds), len(pb.ErrorKind_name)-1; got != want {
+		t.Errorf("%d kinds, the proto has %d", got, want)
 	}
 }
 
