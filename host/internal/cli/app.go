@@ -78,11 +78,11 @@ func Main(version string, args []string, st Streams) int {
 	if s != nil {
 		format = s.out.Format
 	}
-	var secrets []string
+	redact := func(text string) string { return text }
 	if s != nil {
-		secrets = s.mgr.Secrets()
+		redact = s.mgr.Redact
 	}
-	printError(st.Err, format, err, code, interrupted, secrets)
+	printError(st.Err, format, err, code, interrupted, redact)
 	return code
 }
 

@@ -212,7 +212,7 @@ func batchSubmit(c *cli.Context) error {
 			return
 		}
 		if o.err != nil {
-			progress.Done(it.Platform, true, fmt.Sprintf("%s on %s failed: %s", it.Describe(), it.Platform, s.redact(o.err.Error())))
+			progress.Done(it.Platform, true, fmt.Sprintf("%s on %s failed: %s", it.Describe(), it.Platform, s.mgr.Redact(o.err.Error())))
 			return
 		}
 		progress.Done(it.Platform, false, fmt.Sprintf("%s: %s (%s)", it.Describe(), sdk.JobRef{Platform: it.Platform, ID: o.st.ID}, o.st.State))
@@ -252,9 +252,9 @@ func batchSubmit(c *cli.Context) error {
 		case o.err == nil:
 			j.Outcome, j.ID, j.Ref, j.State = "submitted", o.st.ID, sdk.JobRef{Platform: it.Platform, ID: o.st.ID}.String(), string(o.st.State)
 		case afterFailure(o.err) == index.Rejected:
-			j.Outcome, j.Error = "failed", s.redact(o.err.Error())
+			j.Outcome, j.Error = "failed", s.mgr.Redact(o.err.Error())
 		default:
-			j.Outcome, j.Error = "interrupted", s.redact(o.err.Error())
+			j.Outcome, j.Error = "interrupted", s.mgr.Redact(o.err.Error())
 		}
 	}
 	for _, j := range res.Jobs {
@@ -426,7 +426,7 @@ func batchCancel(c *cli.Context) error {
 		conn, err := s.mgr.Get(c.Context, r.Platform)
 		if err != nil {
 			mu.Lock()
-			res.Errors[r.Ref()] = s.redact(s.mgr.Explain(err).Error())
+			res.Errors[r.Ref()] = s.mgr.Redact(s.mgr.Explain(err).Error())
 			mu.Unlock()
 			continue
 		}
@@ -438,7 +438,7 @@ func batchCancel(c *cli.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.Errors[r.Ref()] = s.redact(s.mgr.Explain(err).Error())
+				res.Errors[r.Ref()] = s.mgr.Redact(s.mgr.Explain(err).Error())
 				return
 			}
 			if err := db.Update(context.WithoutCancel(c.Context), r.Platform, st); err != nil {

@@ -122,15 +122,7 @@ func kindName(err error) string {
 	return "error"
 }
 
-func printError(w io.Writer, format output.Format, err error, code int, interrupted bool, secrets []string) {
-	redact := func(s string) string {
-		for _, sec := range secrets {
-			if len(sec) >= 4 {
-				s = strings.ReplaceAll(s, sec, "***")
-			}
-		}
-		return s
-	}
+func printError(w io.Writer, format output.Format, err error, code int, interrupted bool, redact func(string) string) {
 	if code == ExitInterrupted {
 		err = errors.New("interrupted; any job already submitted keeps running (stop it with 'neural-host job cancel REF')")
 	}

@@ -38,16 +38,6 @@ func (j *jobIndex) close() {
 	}
 }
 
-// redact replaces the secret setting values handed to plugins so far.
-func (s *session) redact(msg string) string {
-	for _, sec := range s.mgr.Secrets() {
-		if len(sec) >= 4 {
-			msg = strings.ReplaceAll(msg, sec, "***")
-		}
-	}
-	return msg
-}
-
 // labelSubmission is the label the host puts on every job it submits: a
 // hash of the idempotency key, which reconcile looks jobs up by. A hash,
 // because user-given keys may break platforms' label rules.
@@ -100,7 +90,7 @@ func recordOutcome(ctx context.Context, s *session, db *index.DB, platform, key 
 		}
 		return nil
 	}
-	if ierr := db.Failed(wctx, platform, key, afterFailure(err), s.redact(err.Error())); ierr != nil {
+	if ierr := db.Failed(wctx, platform, key, afterFailure(err), s.mgr.Redact(err.Error())); ierr != nil {
 		s.log.Warn("could not record a failed submission", "error", ierr)
 	}
 	return err
@@ -231,7 +221,7 @@ func listIndexed(c *cli.Context) error {
 			if err != nil {
 				err = s.mgr.Explain(err)
 				if _, refreshFailed := out.Errors[p]; !refreshFailed {
-					out.Errors[p] = s.redact(err.Error())
+					out.Errors[p] = s.mgr.Redact(err.Error())
 					listErrs[p] = err
 				}
 				continue
@@ -324,7 +314,7 @@ func refreshRecords(ctx context.Context, s *session, db *index.DB, recs []index.
 			c, err := s.mgr.Get(ctx, r.Platform)
 			if err != nil {
 				mu.Lock()
-				errs[r.Platform] = s.redact(s.mgr.Explain(err).Error())
+				errs[r.Platform] = s.mgr.Redact(s.mgr.Explain(err).Error())
 				mu.Unlock()
 			} else {
 				conn = c
@@ -346,7 +336,7 @@ func refreshRecords(ctx context.Context, s *session, db *index.DB, recs []index.
 			if err != nil {
 				mu.Lock()
 				if _, ok := errs[r.Platform]; !ok {
-					errs[r.Platform] = s.redact(s.mgr.Explain(err).Error())
+					errs[r.Platform] = s.mgr.Redact(s.mgr.Explain(err).Error())
 				}
 				mu.Unlock()
 				return

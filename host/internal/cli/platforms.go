@@ -174,9 +174,9 @@ func authCheck(c *cli.Context) error {
 			row.Hint = "see 'neural-host platforms " + name + "' for its settings; store them with 'neural-host auth configure " + name + "'"
 		}
 		// A plugin's message may quote a credential it was given.
-		row.Message, row.Hint = s.redact(row.Message), s.redact(row.Hint)
+		row.Message, row.Hint = s.mgr.Redact(row.Message), s.mgr.Redact(row.Hint)
 		for i, d := range row.Diagnostics {
-			row.Diagnostics[i].Message, row.Diagnostics[i].Hint = s.redact(d.Message), s.redact(d.Hint)
+			row.Diagnostics[i].Message, row.Diagnostics[i].Hint = s.mgr.Redact(d.Message), s.mgr.Redact(d.Hint)
 		}
 		if row.Status != "ok" {
 			failed = append(failed, name)

@@ -88,7 +88,7 @@ func reconcileOne(ctx context.Context, s *session, db *index.DB, f *finder, r in
 		return
 	}
 	fail := func(outcome string, err error) {
-		row.Outcome, row.Message = outcome, s.redact(s.mgr.Explain(err).Error())
+		row.Outcome, row.Message = outcome, s.mgr.Redact(s.mgr.Explain(err).Error())
 	}
 	conn, err := s.mgr.Get(ctx, r.Platform)
 	if err != nil {

@@ -11,13 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
+	"github.com/neural-dsl/neural-host/host/internal/redact"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
 	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/neural-dsl/neural-host/sdk"
@@ -43,13 +42,12 @@ type Manager struct {
 	// Logger is the host's own logger.
 	Logger hclog.Logger
 
-	mu      sync.Mutex
-	conns   map[string]*entry
-	secrets []string
-	warned  map[string]bool
-	// logSecrets is secrets for the plugin log writers, which run on
-	// go-plugin's goroutines and must not wait for mu.
-	logSecrets atomic.Pointer[[]string]
+	mu     sync.Mutex
+	conns  map[string]*entry
+	warned map[string]bool
+	// secrets are the secret setting values handed to plugins so far,
+	// hidden in their log files and in what the host prints.
+	secrets redact.Secrets
 }
 
 type entry struct {
@@ -101,9 +99,7 @@ func (m *Manager) Get(ctx context.Context, name string) (*plugin.Conn, error) {
 	}
 	meta := e.conn.Metadata()
 	cfg, err := settings.Resolve(name, meta.Config, os.Getenv, m.Credentials[name], m.Settings.Platforms[name])
-	m.secrets = append(m.secrets, settings.Secrets(meta.Config, cfg)...)
-	logSecrets := append([]string(nil), m.secrets...)
-	m.logSecrets.Store(&logSecrets)
+	m.secrets.Add(settings.Secrets(meta.Config, cfg)...)
 	if err == nil {
 		err = e.conn.Configure(ctx, cfg)
 	}
@@ -185,7 +181,7 @@ func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 	if level == "" {
 		level = "info"
 	}
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "neural-host", Output: &redactingWriter{w: f, secrets: &m.logSecrets}, Level: hclog.Trace, JSONFormat: true})
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "neural-host", Output: m.secrets.Writer(f), Level: hclog.Trace, JSONFormat: true})
 	cfg.Env = append(os.Environ(), plugin.EnvLogLevel+"="+level)
 	conn, err := plugin.Launch(ctx, cfg)
 	if err != nil {
@@ -254,13 +250,9 @@ func (m *Manager) explain(e *entry, name string, err error) error {
 	return err
 }
 
-// Secrets returns the secret setting values handed to plugins so far, so
-// that output can be redacted.
-func (m *Manager) Secrets() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.secrets...)
-}
+// Redact hides in text every secret setting value handed to a plugin so
+// far: a plugin's message may quote a credential it was given.
+func (m *Manager) Redact(text string) string { return m.secrets.String(text) }
 
 // Close stops every plugin this manager started.
 func (m *Manager) Close() {
@@ -270,34 +262,4 @@ func (m *Manager) Close() {
 		e.close()
 		delete(m.conns, name)
 	}
-}
-
-// redactingWriter files a plugin's log with every secret setting value
-// replaced by ***, in plain and in JSON-escaped form, so a plugin (or an SDK
-// inside it) that logs a credential does not leave it on disk. A log line
-// arrives in one Write.
-type redactingWriter struct {
-	w       *os.File
-	secrets *atomic.Pointer[[]string]
-}
-
-func (r *redactingWriter) Write(p []byte) (int, error) {
-	secrets := r.secrets.Load()
-	if secrets == nil || len(*secrets) == 0 {
-		return r.w.Write(p)
-	}
-	s := string(p)
-	for _, sec := range *secrets {
-		if len(sec) < 4 {
-			continue
-		}
-		s = strings.ReplaceAll(s, sec, "***")
-		if esc, err := json.Marshal(sec); err == nil {
-			s = strings.ReplaceAll(s, strings.Trim(string(esc), `"`), "***")
-		}
-	}
-	if _, err := r.w.Write([]byte(s)); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
