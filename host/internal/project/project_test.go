@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-version"
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
@@ -114,6 +115,117 @@ func TestPluginNamesInProjectFiles(t *testing.T) {
 		}
 		if (tc.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.want) || !errors.Is(err, sdk.ErrInvalidArgument))) {
 			t.Errorf("%s with\n%s: %v, want %q", tc.file, tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestFindWalksUpToTheNearestProject(t *testing.T) {
+	root := t.TempDir()
+	deep := filepath.Join(root, "a", "b", "c")
+	os.MkdirAll(deep, 0o755)
+	tests := []struct {
+		name  string
+		file  string // created under root/a, "" for none
+		found bool
+	}{
+		{"config file", ConfigFile, true},
+		{"lock file alone", LockFile, true},
+	}
+	for _, tc := range tests {
+		dir := filepath.Join(root, "a")
+		os.WriteFile(filepath.Join(dir, tc.file), []byte("{}\n"), 0o644)
+		p, ok, err := Find(deep)
+		if err != nil || ok != tc.found || p.Dir != dir {
+			t.Errorf("%s: Find = %+v, %v, %v; want %s", tc.name, p, ok, err, dir)
+		}
+		os.Remove(filepath.Join(dir, tc.file))
+	}
+	if _, ok, err := Find(t.TempDir()); ok || err != nil {
+		t.Errorf("a directory without project files was found as one: %v", err)
+	}
+}
+
+func TestConstraint(t *testing.T) {
+	tests := []struct {
+		in      string
+		matches string
+		want    bool
+		fails   bool
+	}{
+		{"", "0.0.1", true, false},
+		{">= 1.2, < 2.0", "1.9.0", true, false},
+		{">= 1.2, < 2.0", "2.0.0", false, false},
+		{"~> 1.2", "1.3.0", true, false},
+		{"not a constraint", "", false, true},
+	}
+	for _, tc := range tests {
+		c, err := Constraint(tc.in)
+		if (err != nil) != tc.fails {
+			t.Errorf("Constraint(%q) = %v, fails=%v", tc.in, err, tc.fails)
+			continue
+		}
+		if tc.fails {
+			continue
+		}
+		v := version.Must(version.NewVersion(tc.matches))
+		if got := c == nil || c.Check(v); got != tc.want {
+			t.Errorf("Constraint(%q).Check(%s) = %v, want %v", tc.in, tc.matches, got, tc.want)
+		}
+	}
+}
+
+func TestUpdateLockRoundTrips(t *testing.T) {
+	p := Project{Dir: t.TempDir()}
+	l, err := p.Lock()
+	if err != nil || len(l.Plugins) != 0 {
+		t.Fatalf("missing lock = %+v, %v; want an empty lock", l, err)
+	}
+	for _, ver := range []string{"1.0.0", "1.1.0"} {
+		err := p.UpdateLock(func(l *Lock) error {
+			l.Plugins[Address("local")] = &Locked{Version: ver, Constraint: "~> 1.0", Hashes: map[string]string{"linux_amd64": Hash("ab12")}}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err = p.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		address, version string
+		want             bool
+	}{
+		{"official/local", "1.1.0", true},
+		{"official/local", "1.0.0", false},
+		{"official/other", "1.1.0", false},
+	}
+	for _, tc := range tests {
+		if got := l.Referenced(tc.address, tc.version); got != tc.want {
+			t.Errorf("Referenced(%s, %s) = %v, want %v", tc.address, tc.version, got, tc.want)
+		}
+	}
+	if got := l.Plugins["official/local"].Hashes["linux_amd64"]; got != "sha256:ab12" {
+		t.Errorf("hash %q", got)
+	}
+	b, _ := os.ReadFile(filepath.Join(p.Dir, LockFile))
+	if !strings.HasPrefix(string(b), "# neural.lock") {
+		t.Errorf("the lock file lost its header:\n%s", b)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(p.Dir, ".neural.lock-*")); len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+	refuse := errors.New("refused")
+	if err := p.UpdateLock(func(*Lock) error { return refuse }); !errors.Is(err, refuse) {
+		t.Errorf("UpdateLock = %v, want fn's error", err)
+	}
+}
+
+func TestAddress(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{{"local", "official/local"}, {"acme/local", "acme/local"}} {
+		if got := Address(tc.in); got != tc.want {
+			t.Errorf("Address(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
