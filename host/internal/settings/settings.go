@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
@@ -71,7 +72,7 @@ func Load(path string) (File, error) {
 	for _, section := range []struct {
 		name string
 		keys []string
-	}{{"platforms", keys(f.Platforms)}, {"dev_overrides", keys(f.DevOverrides)}} {
+	}{{"platforms", slices.Sorted(maps.Keys(f.Platforms))}, {"dev_overrides", slices.Sorted(maps.Keys(f.DevOverrides))}} {
 		for _, k := range section.keys {
 			if err := sdk.CheckPlatformName(section.name+"."+k, k); err != nil {
 				return File{}, fmt.Errorf("settings: %s: %w", path, err)
@@ -79,15 +80,6 @@ func Load(path string) (File, error) {
 		}
 	}
 	return f, nil
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Resolve returns the values for fields, each from the first of: the
@@ -131,22 +123,13 @@ func Resolve(platform string, fields []sdk.ConfigField, getenv func(string) stri
 		where string
 	}{{creds, "in the credentials file"}, {file, "in the config file"}} {
 		for k := range layer.vals {
-			if !hasKey(fields, k) {
+			if !slices.ContainsFunc(fields, func(f sdk.ConfigField) bool { return f.Key == k }) {
 				errs = append(errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: "platforms." + platform + "." + k,
 					Message: "is not a setting of platform " + platform + " (found " + layer.where + ")", Hint: "see 'neural-host platforms " + platform + "' for its settings; 'neural-host auth configure " + platform + "' rewrites stored credentials"})
 			}
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-func hasKey(fields []sdk.ConfigField, k string) bool {
-	for _, f := range fields {
-		if f.Key == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Secrets returns the values of fields marked secret, for redaction.
