@@ -1,15 +1,17 @@
-// Package batch reads batch files: a list of job specs, or a base spec and a
-// parameter matrix whose every combination is a job (learning rates ×
-// backends × platforms). It expands a file into validated specs, gives each
-// the idempotency key derived from the batch id and the spec, so that
-// running the same batch again names the same jobs, and runs submissions
-// with bounded concurrency while reporting progress.
+// Package batch reads batch files and submits them: a list of job specs, or
+// a base spec and a parameter matrix whose every combination is a job
+// (learning rates × backends × platforms). It expands a file into validated
+// specs, gives each the idempotency key derived from the batch id and the
+// spec, so that running the same batch again names the same jobs, resumes a
+// batch by leaving out what an earlier run submitted, and sends the rest
+// through package submission with bounded concurrency.
 //
-// It does not talk to platforms, start plugins or record anything: its
-// caller passes the submit function and keeps the job index.
+// It does not start plugins or draw progress: its caller passes the
+// connected platforms and a callback for each finished job.
 package batch
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,12 +28,10 @@ import (
 	"sync"
 
 	"github.com/neural-dsl/neural-host/host/internal/jobspec"
+	"github.com/neural-dsl/neural-host/host/internal/submission"
 	"github.com/neural-dsl/neural-host/sdk"
 	"gopkg.in/yaml.v3"
 )
-
-// LabelBatch is the label every job of a batch carries, set to the batch id.
-const LabelBatch = "neural-batch"
 
 // MaxJobs bounds how many jobs one file may expand to.
 const MaxJobs = 10000
@@ -360,7 +360,7 @@ func (l *loader) item(batchID string, it *Item, vals map[string]any, src source,
 		spec.Name += "-" + strings.Join(sanitize(suffix), "-")
 	}
 	it.Spec = spec
-	it.Platform = firstNonEmpty(spec.Platform, filePlatform, defaultPlatform)
+	it.Platform = cmp.Or(spec.Platform, filePlatform, defaultPlatform)
 	if it.Platform == "" {
 		l.errs = append(l.errs, &sdk.Error{Kind: sdk.ErrInvalidArgument, Field: field + ".platform",
 			Message: l.path + ": " + it.Describe() + " names no platform",
@@ -376,7 +376,7 @@ func (l *loader) item(batchID string, it *Item, vals map[string]any, src source,
 	if spec.Labels == nil {
 		spec.Labels = map[string]string{}
 	}
-	spec.Labels[LabelBatch] = batchID
+	spec.Labels[submission.LabelBatch] = batchID
 	spec.IdempotencyKey = KeyFor(batchID, it.Platform, spec.JobSpec)
 	return true
 }
@@ -689,15 +689,6 @@ func sanitize(parts []string) []string {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // NamedPlatforms reads, without expanding anything, the platforms a batch

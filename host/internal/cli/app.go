@@ -1,9 +1,12 @@
-// Package cli is the neural-host command line: it parses commands, starts
-// the plugins a command needs through the launcher, and prints results. It
-// holds no platform logic; every platform call goes to a plugin.
+// Package cli is the neural-host command line: it parses flags, calls the
+// package that does the work (submission, wait, batch, budget, the store
+// and the launcher's plugins) and hands the result to its view in package
+// output. It holds no platform logic, and renders nothing itself: one file
+// per top-level command, named after it.
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/neural-dsl/neural-host/host/internal/budget"
 	"github.com/neural-dsl/neural-host/host/internal/credentials"
 	"github.com/neural-dsl/neural-host/host/internal/credentials/prompt"
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
@@ -26,6 +30,7 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/project"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
 	"github.com/neural-dsl/neural-host/host/internal/store"
+	"github.com/neural-dsl/neural-host/host/internal/submission"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
 )
@@ -51,6 +56,8 @@ type session struct {
 	jobs *jobIndex
 	// credentialsPath is the credentials file auth configure writes.
 	credentialsPath string
+	// prices are the user's own price files.
+	prices budget.Overrides
 }
 
 const sessionKey = "session"
@@ -82,7 +89,7 @@ func Main(version string, args []string, st Streams) int {
 	if s != nil {
 		redact = s.mgr.Redact
 	}
-	printError(st.Err, format, err, code, interrupted, redact)
+	printError(st.Err, format, err, code, redact)
 	return code
 }
 
@@ -106,7 +113,7 @@ func newApp(version string, st Streams) *cli.App {
 			return setup(c, version, st)
 		},
 		Commands: []*cli.Command{
-			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), extendJobCommand(jobCommand()), batchCommand(), costCommand(), filesCommand(), endpointCommand(), versionCommand(), completionCommand(),
+			platformsCommand(), pluginsCommand(), initCommand(), authCommand(), jobCommand(), batchCommand(), costCommand(), filesCommand(), endpointCommand(), versionCommand(), completionCommand(),
 		},
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) },
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -126,7 +133,7 @@ func setUsageErrors(cmd *cli.Command) {
 
 // newResolver builds plugin resolution from the search dirs, the config
 // file's dev overrides and the project's lock file.
-func newResolver(c *cli.Context, dirs []string, file settings.File) (*discovery.Resolver, error) {
+func newResolver(dirs []string, file settings.File) (*discovery.Resolver, error) {
 	overrides, err := file.Overrides(os.Getenv)
 	if err != nil {
 		return nil, usageError(err.Error())
@@ -182,7 +189,7 @@ func setup(c *cli.Context, version string, st Streams) error {
 		return usageError(err.Error())
 	}
 	dirs := discovery.Dirs(c.StringSlice("plugin-dir"), paths.Plugins())
-	resolver, err := newResolver(c, dirs, file)
+	resolver, err := newResolver(dirs, file)
 	if err != nil {
 		return err
 	}
@@ -200,10 +207,11 @@ func setup(c *cli.Context, version string, st Streams) error {
 			Resolver: resolver, LogDir: paths.Logs(), LogLevel: pluginLogLevel(level), StartTimeout: c.Duration("start-timeout"),
 			Settings: file, Credentials: creds.Platforms, Logger: logger,
 		},
-		out:  &output.Printer{Format: format, Out: st.Out, Color: color},
+		out:  &output.Printer{Format: format, Out: st.Out, Err: st.Err, Color: color},
 		errw: st.Err, in: st.In, log: logger, dirs: dirs, version: version,
 		interactive: isTerminal(st.In) && isTerminal(st.Err),
 		jobs:        &jobIndex{path: filepath.Join(paths.State(), index.FileName)}, credentialsPath: credsPath,
+		prices: budget.Overrides{Dir: filepath.Join(paths.Config(), "prices")},
 	}
 	c.App.Metadata[sessionKey] = s
 	return nil
@@ -225,21 +233,39 @@ func isTerminal(v any) bool {
 	return ok && prompt.IsTerminal(f)
 }
 
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print the host's version and the plugin protocol it speaks",
-		Action: func(c *cli.Context) error {
-			s := sess(c)
-			v := map[string]any{"version": s.version, "protocol_version": protocolVersion, "sdk_version": sdkVersion}
-			if s.out.Format == output.JSON {
-				return s.out.JSON(v)
-			}
-			fmt.Fprintf(s.out.Out, "neural-host %s (plugin protocol %d, sdk %s)\n", s.version, protocolVersion, sdkVersion)
-			return nil
-		},
+// ask prints show for people and asks question on stderr, unless --yes
+// was given, output is JSON, or nobody is at a terminal to answer: then
+// the command goes ahead. A "no" is a usage error: nothing was sent.
+func (s *session) ask(c *cli.Context, show output.View, question string) error {
+	if !s.interactive || c.Bool("yes") || s.out.Format == output.JSON {
+		return nil
 	}
+	if show != nil {
+		if err := show.Human(s.out); err != nil {
+			return err
+		}
+	}
+	fmt.Fprint(s.errw, question+" [y/N] ")
+	answer, _ := bufio.NewReader(s.in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return usageError("not submitted")
+	}
+	return nil
 }
+
+// submitter is the session's submission.Submitter over the job index.
+func (s *session) submitter(ctx context.Context) (*submission.Submitter, error) {
+	db, err := s.jobs.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &submission.Submitter{DB: db, Explain: s.mgr.Explain, Redact: s.mgr.Redact, Log: s.log}, nil
+}
+
+// errorText is err as the user may see it: explained and redacted.
+func (s *session) errorText(err error) string { return s.mgr.Redact(s.mgr.Explain(err).Error()) }
+
+func installed(s *session) []string { return s.mgr.Resolver.Names() }
 
 // errInterrupted marks a command stopped by Ctrl-C.
 var errInterrupted = errors.New("interrupted")

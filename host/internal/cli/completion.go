@@ -85,11 +85,7 @@ func completionCommand() *cli.Command {
 			default:
 				return usageError(fmt.Sprintf("%q: completion scripts exist for bash, zsh and fish", shell))
 			}
-			if s.out.Format == output.JSON {
-				return s.out.JSON(output.Completion{Shell: shell, Script: script})
-			}
-			_, err := fmt.Fprint(s.out.Out, script)
-			return err
+			return s.out.Show(output.Completion{Shell: shell, Script: script})
 		},
 	}
 }

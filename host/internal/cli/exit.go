@@ -3,13 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/launcher"
 	"github.com/neural-dsl/neural-host/host/internal/output"
+	"github.com/neural-dsl/neural-host/host/internal/wait"
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
@@ -19,9 +18,9 @@ const (
 	ExitError       = 1 // an unexpected failure on this machine
 	ExitUsage       = 2 // bad input: nothing was sent to a platform
 	ExitPlatform    = 3 // the platform or its plugin failed or refused
-	ExitJobFailed   = 4 // a waited-for job ended failed
-	ExitJobCanceled = 5 // a waited-for job ended cancelled
-	ExitTimeout     = 6 // waiting timed out; the job goes on
+	ExitJobFailed   = wait.ExitJobFailed
+	ExitJobCanceled = wait.ExitJobCanceled
+	ExitTimeout     = wait.ExitTimeout
 	ExitInterrupted = 130
 )
 
@@ -32,32 +31,13 @@ func (e *usageErr) Unwrap() error { return sdk.ErrInvalidArgument }
 
 func usageError(msg string) error { return &usageErr{msg: msg} }
 
-// jobEndError reports a waited-for job that did not succeed.
-type jobEndError struct {
-	ref   string
-	state sdk.State
-	why   string
-}
-
-func (e *jobEndError) Error() string {
-	msg := fmt.Sprintf("job %s ended %s", e.ref, e.state)
-	if e.why != "" {
-		msg += ": " + e.why
-	}
-	return msg
-}
-
-type timeoutError struct{ refs []string }
-
-func (e *timeoutError) Error() string {
-	return fmt.Sprintf("timed out waiting for %s; the job keeps running", strings.Join(e.refs, ", "))
-}
+// exitCoder is an error that knows its exit code, as waiting's do.
+type exitCoder interface{ ExitCode() int }
 
 func exitCode(err error, interrupted bool) int {
 	var (
+		ec  exitCoder
 		ue  *usageErr
-		je  *jobEndError
-		te  *timeoutError
 		nie *discovery.NotInstalledError
 		se  *sdk.Error
 		ce  *launcher.CrashError
@@ -68,13 +48,8 @@ func exitCode(err error, interrupted bool) int {
 	switch {
 	case interrupted && (errors.Is(err, context.Canceled) || errors.Is(err, errInterrupted)):
 		return ExitInterrupted
-	case errors.As(err, &je):
-		if je.state == sdk.StateCancelled {
-			return ExitJobCanceled
-		}
-		return ExitJobFailed
-	case errors.As(err, &te):
-		return ExitTimeout
+	case errors.As(err, &ec):
+		return ec.ExitCode()
 	case errors.As(err, &ce), errors.As(err, &ke), errors.As(err, &me), errors.As(err, &cf):
 		return ExitPlatform
 	case errors.As(err, &ue), errors.As(err, &nie), errors.Is(err, sdk.ErrInvalidArgument), errors.Is(err, sdk.ErrUnsupported):
@@ -85,31 +60,24 @@ func exitCode(err error, interrupted bool) int {
 	return ExitError
 }
 
+// kinder is an error that names its own kind, as waiting's do.
+type kinder interface{ Kind() string }
+
+// kindName is the error's kind in JSON output: the SDK's kinds first, then
+// the host's own.
 func kindName(err error) string {
-	for _, k := range []struct {
-		err  error
-		name string
-	}{
-		{sdk.ErrInvalidArgument, "invalid_argument"}, {sdk.ErrNotFound, "not_found"}, {sdk.ErrUnauthenticated, "unauthenticated"},
-		{sdk.ErrUnsupported, "unsupported"}, {sdk.ErrRateLimited, "rate_limited"}, {sdk.ErrConflict, "conflict"},
-		{sdk.ErrPermissionDenied, "permission_denied"}, {sdk.ErrUnavailable, "unavailable"},
-	} {
-		if errors.Is(err, k.err) {
-			return k.name
-		}
+	if k, ok := sdk.KindOf(err); ok {
+		return k.Name
 	}
 	var (
-		je  *jobEndError
-		te  *timeoutError
+		kd  kinder
 		ce  *launcher.CrashError
 		nie *discovery.NotInstalledError
 		ke  *launcher.ChecksumError
 	)
 	switch {
-	case errors.As(err, &je):
-		return "job_" + string(je.state)
-	case errors.As(err, &te):
-		return "timeout"
+	case errors.As(err, &kd):
+		return kd.Kind()
 	case errors.As(err, &ce):
 		return "plugin_crashed"
 	case errors.As(err, &nie):
@@ -122,45 +90,30 @@ func kindName(err error) string {
 	return "error"
 }
 
-func printError(w io.Writer, format output.Format, err error, code int, interrupted bool, redact func(string) string) {
+// errorView is err as the user sees it, each joined problem on its own.
+func errorView(err error, code int, redact func(string) string) output.Error {
 	if code == ExitInterrupted {
 		err = errors.New("interrupted; any job already submitted keeps running (stop it with 'neural-host job cancel REF')")
 	}
-	if format == output.JSON {
-		body := output.ErrorBody{Kind: kindName(err), Message: redact(err.Error()), ExitCode: code, Problems: []output.Problem{}}
-		for i, problem := range flatten(err) {
-			pr := output.Problem{Message: redact(problem.Error())}
-			var se *sdk.Error
-			if errors.As(problem, &se) {
-				pr = output.Problem{Field: se.Field, Message: redact(se.Message), Hint: redact(se.Hint)}
-			} else if h := hintOf(problem); h != "" {
-				pr.Hint = h
-			}
-			if i == 0 {
-				body.Field, body.Hint = pr.Field, pr.Hint
-			}
-			body.Problems = append(body.Problems, pr)
-		}
-		p := output.Printer{Out: w}
-		_ = p.JSON(output.Error{Error: body})
-		return
-	}
-	for _, problem := range flatten(err) {
+	body := output.ErrorBody{Kind: kindName(err), Message: redact(err.Error()), ExitCode: code, Problems: []output.Problem{}}
+	for i, problem := range flatten(err) {
+		field, msg, hint := "", problem.Error(), hintOf(problem)
 		var se *sdk.Error
-		if errors.As(problem, &se) && se.Hint != "" {
-			msg := se.Message
-			if se.Field != "" {
-				msg = se.Field + ": " + msg
-			}
-			fmt.Fprintf(w, "error: %s\n  hint: %s\n", output.EscapeText(redact(msg)), output.EscapeText(redact(se.Hint)))
-			continue
+		if errors.As(problem, &se) {
+			field, msg, hint = se.Field, se.Message, se.Hint
 		}
-		if h := hintOf(problem); h != "" {
-			fmt.Fprintf(w, "error: %s\n  hint: %s\n", output.EscapeText(redact(problem.Error())), output.EscapeText(redact(h)))
-			continue
+		pr := output.ProblemOf(field, redact(msg), redact(hint), redact(problem.Error()))
+		if i == 0 {
+			body.Field, body.Hint = pr.Field, pr.Hint
 		}
-		fmt.Fprintf(w, "error: %s\n", output.EscapeText(redact(problem.Error())))
+		body.Problems = append(body.Problems, pr)
 	}
+	return output.Error{Error: body}
+}
+
+func printError(w io.Writer, format output.Format, err error, code int, redact func(string) string) {
+	p := output.Printer{Format: format, Out: w}
+	_ = p.Show(errorView(err, code, redact))
 }
 
 // hinter is an error that knows how the user can recover.

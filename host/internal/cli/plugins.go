@@ -11,11 +11,14 @@ import (
 
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/flock"
+	"github.com/neural-dsl/neural-host/host/internal/jobspec"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/host/internal/project"
+	"github.com/neural-dsl/neural-host/host/internal/scaffold"
 	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 	"github.com/urfave/cli/v2"
 )
 
@@ -51,15 +54,6 @@ func pluginsCommand() *cli.Command {
 	}
 }
 
-func initCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "init",
-		Usage:  "install the plugins neural.yaml requires and write neural.lock",
-		Flags:  []cli.Flag{&cli.StringFlag{Name: "mirror", Usage: "install missing plugins from the mirror in `DIR`"}},
-		Action: initProject,
-	}
-}
-
 // probe starts a binary once to read its metadata, checking that the bytes
 // started are the bytes hashed.
 func probe(s *session) store.Probe {
@@ -75,16 +69,6 @@ func probe(s *session) store.Probe {
 		defer conn.Close()
 		return conn.Metadata(), nil
 	}
-}
-
-type installResult struct {
-	Name     string `json:"name"`
-	Version  string `json:"version"`
-	Platform string `json:"platform"`
-	SHA256   string `json:"sha256"`
-	Path     string `json:"path"`
-	Source   string `json:"source"`
-	Lock     string `json:"lock"`
 }
 
 func pluginsInstall(c *cli.Context) error {
@@ -116,7 +100,7 @@ func pluginsInstall(c *cli.Context) error {
 	if err != nil {
 		return installErr(err)
 	}
-	out := installResult{Name: inst.Name, Version: inst.Version, Platform: inst.Platform, SHA256: inst.SHA256, Path: inst.Path, Source: inst.Source}
+	out := output.PluginInstalled{Name: inst.Name, Version: inst.Version, Platform: inst.Platform, SHA256: inst.SHA256, Path: inst.Path, Source: inst.Source}
 	if cwd, _ := os.Getwd(); cwd != "" {
 		proj, ok, err := project.Find(cwd)
 		if err != nil {
@@ -129,14 +113,7 @@ func pluginsInstall(c *cli.Context) error {
 			out.Lock = filepath.Join(proj.Dir, project.LockFile)
 		}
 	}
-	if s.out.Format == output.JSON {
-		return s.out.JSON(out)
-	}
-	fmt.Fprintf(s.out.Out, "Installed %s %s for %s into %s\n  sha256 %s\n", inst.Name, inst.Version, inst.Platform, inst.Path, inst.SHA256)
-	if out.Lock != "" {
-		fmt.Fprintf(s.out.Out, "  recorded in %s\n", out.Lock)
-	}
-	return nil
+	return s.out.Show(out)
 }
 
 func installErr(err error) error {
@@ -251,18 +228,9 @@ func lockPlugin(proj project.Project, inst store.Installed, con string, hashes m
 	})
 }
 
-type listedPlugin struct {
-	Name     string `json:"name"`
-	Version  string `json:"version"`
-	Protocol int    `json:"protocol_version"`
-	SHA256   string `json:"sha256"`
-	Source   string `json:"source"`
-	Path     string `json:"path"`
-}
-
 func pluginsList(c *cli.Context) error {
 	s := sess(c)
-	var rows []listedPlugin
+	rows := output.PluginList{}
 	seen := map[string]bool{}
 	for _, st := range s.mgr.Resolver.Stores {
 		all, err := st.List()
@@ -274,7 +242,7 @@ func pluginsList(c *cli.Context) error {
 				continue
 			}
 			seen[p.Path] = true
-			rows = append(rows, listedPlugin{Name: p.Name, Version: p.Version, Protocol: p.Metadata.ProtocolVersion, SHA256: p.SHA256, Source: string(discovery.FromStore), Path: p.Path})
+			rows = append(rows, output.ListedPlugin{Name: p.Name, Version: p.Version, Protocol: p.Metadata.ProtocolVersion, SHA256: p.SHA256, Source: string(discovery.FromStore), Path: p.Path})
 		}
 	}
 	for _, name := range s.mgr.Resolver.Names() {
@@ -282,26 +250,9 @@ func pluginsList(c *cli.Context) error {
 		if err != nil || p.Installed != nil {
 			continue
 		}
-		rows = append(rows, listedPlugin{Name: name, Source: string(p.Source), Path: p.Path})
+		rows = append(rows, output.ListedPlugin{Name: name, Source: string(p.Source), Path: p.Path})
 	}
-	if s.out.Format == output.JSON {
-		if rows == nil {
-			rows = []listedPlugin{}
-		}
-		return s.out.JSON(rows)
-	}
-	var table [][]string
-	for _, r := range rows {
-		v, sum := r.Version, r.SHA256
-		if v == "" {
-			v, sum = "-", "(unchecked)"
-		} else {
-			sum = sum[:12]
-		}
-		table = append(table, []string{r.Name, v, r.Source, sum, r.Path})
-	}
-	s.out.Table([]string{"PLUGIN", "VERSION", "SOURCE", "SHA256", "PATH"}, table)
-	return nil
+	return s.out.Show(rows)
 }
 
 func pluginsInfo(c *cli.Context) error {
@@ -333,19 +284,10 @@ func pluginsRemove(c *cli.Context) error {
 }
 
 func printRemoved(s *session, removed []string) error {
-	if s.out.Format == output.JSON {
-		if removed == nil {
-			removed = []string{}
-		}
-		return s.out.JSON(map[string]any{"removed": removed})
+	if removed == nil {
+		removed = []string{}
 	}
-	for _, r := range removed {
-		fmt.Fprintf(s.out.Out, "removed %s\n", r)
-	}
-	if len(removed) == 0 {
-		fmt.Fprintln(s.out.Out, "nothing to remove")
-	}
-	return nil
+	return s.out.Show(output.PluginsRemoved{Removed: removed})
 }
 
 func pluginsPrune(c *cli.Context) error {
@@ -441,80 +383,7 @@ func pluginsMirror(c *cli.Context) error {
 	if err := store.WriteSums(dir, sums); err != nil {
 		return err
 	}
-	if s.out.Format == output.JSON {
-		return s.out.JSON(map[string]any{"mirror": dir, "archives": written})
-	}
-	for _, w := range written {
-		fmt.Fprintln(s.out.Out, w)
-	}
-	fmt.Fprintln(s.out.Out, filepath.Join(dir, store.SumsFile))
-	return nil
-}
-
-func initProject(c *cli.Context) error {
-	s := sess(c)
-	cwd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	proj, ok, err := project.Find(cwd)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return usageError("no " + project.ConfigFile + " here or above: write one listing required_plugins")
-	}
-	cfg, err := proj.Config()
-	if err != nil {
-		return usageError(err.Error())
-	}
-	lock, err := proj.Lock()
-	if err != nil {
-		return usageError(err.Error())
-	}
-	st := &store.Store{Dir: installDir(c)}
-	mirror := c.String("mirror")
-	var rows [][]string
-	for _, name := range sortedNames(cfg.RequiredPlugins) {
-		con := cfg.RequiredPlugins[name]
-		short := name[strings.LastIndex(name, "/")+1:]
-		constraints, _ := project.Constraint(con)
-		pinned := ""
-		if lp, ok := lock.Plugins[project.Address(name)]; ok {
-			pinned = lp.Version
-		}
-		inst, found := st.Find(short, constraints, pinned)
-		hashes := map[string]string{}
-		switch {
-		case found && pinned != "":
-			// Installed as pinned: the launch-time check compares hashes.
-			rows = append(rows, []string{short, inst.Version, "already installed"})
-			continue
-		case mirror != "":
-			inst, hashes, err = installFromMirror(c.Context, s, st, mirror, short, con, pinned)
-			if err != nil {
-				return installErr(err)
-			}
-			if lp, ok := lock.Plugins[project.Address(name)]; ok && lp.Hashes[inst.Platform] != "" && lp.Hashes[inst.Platform] != project.Hash(inst.SHA256) {
-				return &mirrorChecksumError{name: short, want: lp.Hashes[inst.Platform], got: project.Hash(inst.SHA256)}
-			}
-			rows = append(rows, []string{short, inst.Version, "installed from " + mirror})
-		case found:
-			hashes[inst.Platform] = inst.SHA256
-			rows = append(rows, []string{short, inst.Version, "already installed"})
-		default:
-			return &sdk.Error{Kind: sdk.ErrNotFound, Message: fmt.Sprintf("%s %s is required by %s and not installed", short, con, project.ConfigFile),
-				Hint: "run 'neural-host init --mirror DIR' with a plugin mirror"}
-		}
-		if err := lockPlugin(proj, inst, con, hashes); err != nil {
-			return err
-		}
-	}
-	if s.out.Format == output.JSON {
-		return s.out.JSON(map[string]any{"project": proj.Dir, "lock": filepath.Join(proj.Dir, project.LockFile), "plugins": rows})
-	}
-	s.out.Table([]string{"PLUGIN", "VERSION", "ACTION"}, rows)
-	return nil
+	return s.out.Show(output.MirrorOf(dir, written, store.SumsFile))
 }
 
 // mirrorChecksumError is a mirror whose binary is not what the lock pins.
@@ -528,4 +397,78 @@ func (e *mirrorChecksumError) Hint() string {
 	return "the mirror holds a different build than the one locked; use the mirror the lock was made with, or remove the entry from neural.lock to accept the new build"
 }
 
-func sortedNames(m map[string]string) []string { return output.SortedKeys(m) }
+// conformanceFailed is a plugin that failed some checks.
+type conformanceFailed struct{ failed []string }
+
+func (e *conformanceFailed) Error() string {
+	return "the plugin failed conformance checks: " + strings.Join(e.failed, ", ")
+}
+
+func pluginsConformance(c *cli.Context) error {
+	s := sess(c)
+	if c.NArg() != 1 {
+		return usageError("give the plugin BINARY to check")
+	}
+	bin, err := filepath.Abs(c.Args().First())
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return usageError(bin + " is not a file")
+	}
+	for _, kv := range c.StringSlice("env") {
+		if !strings.Contains(kv, "=") {
+			return usageError(fmt.Sprintf("--env %q: write NAME=VALUE", kv))
+		}
+	}
+	long := sdk.JobSpec{Name: "conformance", Kind: sdk.KindCommand, Command: []string{"sleep", "600"}}
+	if f := c.String("long-job"); f != "" {
+		spec, err := jobspec.Load(c.Context, f)
+		if err != nil {
+			return err
+		}
+		long = spec.JobSpec
+	}
+	results := sdktest.Check(c.Context, sdktest.Config{Binary: bin, Env: c.StringSlice("env"), LongJob: long, StartTimeout: s.mgr.StartTimeout})
+	var failed []string
+	for _, r := range results {
+		if !r.OK {
+			failed = append(failed, r.Check)
+		}
+	}
+	view := output.Conformance{Binary: bin, Passed: len(failed) == 0, Checks: []output.Check{}}
+	for _, r := range results {
+		view.Checks = append(view.Checks, output.Check(r))
+	}
+	if err := s.out.Show(view); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return &conformanceFailed{failed: failed}
+	}
+	return nil
+}
+
+func pluginsNew(c *cli.Context) error {
+	s := sess(c)
+	if c.NArg() != 1 {
+		return usageError("give the new plugin's NAME")
+	}
+	name := c.Args().First()
+	dir := c.String("dir")
+	if dir == "" {
+		dir = "neural-plugin-" + name
+	}
+	module := c.String("module")
+	if module == "" {
+		module = "example.com/neural-plugin-" + name
+	}
+	written, err := scaffold.Write(scaffold.Options{Name: name, Dir: dir, Module: module, SDKPath: c.String("sdk-path")})
+	if err != nil {
+		return err
+	}
+	if written == nil {
+		written = []string{}
+	}
+	return s.out.Show(output.Scaffold{Name: name, Dir: dir, Files: written})
+}

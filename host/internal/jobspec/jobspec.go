@@ -13,10 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -396,4 +398,25 @@ func (s *Spec) Describe(err error) error {
 		return &c
 	}
 	return err
+}
+
+// CheckOptions refuses options the platform's metadata does not declare,
+// naming the ones it does.
+func (s *Spec) CheckOptions(platform string, meta sdk.Metadata) error {
+	keys := make([]string, 0, len(meta.JobOptions))
+	for _, f := range meta.JobOptions {
+		keys = append(keys, f.Key)
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(s.Options)) {
+		if slices.Contains(keys, k) {
+			continue
+		}
+		hint := "platform " + platform + " takes no options; remove it"
+		if len(keys) > 0 {
+			hint = "platform " + platform + " takes: " + strings.Join(keys, ", ")
+		}
+		errs = append(errs, s.Describe(sdk.FieldError("options."+k, "is not an option of platform "+platform, hint)))
+	}
+	return errors.Join(errs...)
 }

@@ -245,3 +245,39 @@ func TestPlatformMustBeAName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckOptions(t *testing.T) {
+	meta := sdk.Metadata{JobOptions: []sdk.ConfigField{{Key: "duration"}, {Key: "queue"}}}
+	tests := []struct {
+		name    string
+		options map[string]string
+		meta    sdk.Metadata
+		fields  []string
+		hint    string
+	}{
+		{"declared", map[string]string{"duration": "1h"}, meta, nil, ""},
+		{"unknown, named in order", map[string]string{"zone": "a", "color": "b", "queue": "q"}, meta, []string{"options.color", "options.zone"}, "platform p takes: duration, queue"},
+		{"a platform without options", map[string]string{"queue": "q"}, sdk.Metadata{}, []string{"options.queue"}, "platform p takes no options; remove it"},
+	}
+	for _, tc := range tests {
+		s := &Spec{JobSpec: sdk.JobSpec{Options: tc.options}}
+		err := s.CheckOptions("p", tc.meta)
+		var fields []string
+		var problems []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			problems = j.Unwrap()
+		}
+		for _, p := range problems {
+			var se *sdk.Error
+			if errors.As(p, &se) {
+				fields = append(fields, se.Field)
+				if se.Hint != tc.hint {
+					t.Errorf("%s: hint %q, want %q", tc.name, se.Hint, tc.hint)
+				}
+			}
+		}
+		if strings.Join(fields, ",") != strings.Join(tc.fields, ",") {
+			t.Errorf("%s: fields %v, want %v", tc.name, fields, tc.fields)
+		}
+	}
+}

@@ -1,8 +1,19 @@
 package output
 
+import (
+	"github.com/neural-dsl/neural-host/host/internal/submission"
+	"github.com/neural-dsl/neural-host/sdk"
+)
+
 // The JSON shapes of the job index, batches, credentials and completion
 // commands, documented in docs/output.md. Like every shape, fields are only
 // ever added.
+
+// The submissions of IndexedJob, as the index names them.
+const (
+	SubmissionSubmitted  = "submitted"
+	SubmissionSubmitting = "submitting"
+)
 
 // IndexedJob is a job in job list and batch status: the Job fields, plus
 // what the local index knows of its submission.
@@ -132,4 +143,14 @@ type CredentialsRemoved struct {
 type Completion struct {
 	Shell  string `json:"shell"`
 	Script string `json:"script"`
+}
+
+// ReconciledOf converts what reconcile did with one submission.
+func ReconciledOf(r submission.Resolution) Reconciled {
+	row := Reconciled{Platform: r.Record.Platform, IdempotencyKey: r.Record.Key, Name: r.Record.Name, Batch: r.Record.Batch,
+		Outcome: string(r.Outcome), Message: r.Message}
+	if r.Status.ID != "" {
+		row.Ref, row.State = sdk.JobRef{Platform: r.Record.Platform, ID: r.Status.ID}.String(), string(r.Status.State)
+	}
+	return row
 }

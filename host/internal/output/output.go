@@ -1,6 +1,13 @@
-// Package output renders command results as aligned tables for people or
-// as JSON for scripts. The JSON shapes are part of the CLI's contract and
-// documented in docs/output.md: fields are only ever added, never renamed.
+// Package output is the CLI's view layer: every command's result is a named
+// type here, rendered once per command by Printer.Show as JSON for scripts
+// or as aligned, escaped tables for people; streaming commands (logs, wait,
+// batch progress, transfers) have Printer methods that do the same per
+// event. The JSON shapes are part of the CLI's contract, documented in
+// docs/output.md and checked by shapes_test.go: fields are only ever added,
+// never renamed.
+//
+// It does not decide anything about jobs or platforms: commands pass it
+// what happened.
 package output
 
 import (
@@ -8,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -30,9 +36,34 @@ const (
 type Printer struct {
 	Format Format
 	Out    io.Writer
+	// Err receives notes for people (progress, warnings) in table format;
+	// nothing is written there for JSON.
+	Err io.Writer
 	// Color enables ANSI colours in tables; false when NO_COLOR is set or
 	// the output is not a terminal.
 	Color bool
+}
+
+// View is a command's result: its exported fields are its JSON shape, and
+// Human writes it for people.
+type View interface {
+	Human(p *Printer) error
+}
+
+// Show writes v in the printer's format.
+func (p *Printer) Show(v View) error {
+	if p.Format == JSON {
+		return p.JSON(v)
+	}
+	return v.Human(p)
+}
+
+// Notef writes a note for people to Err, in table format only.
+func (p *Printer) Notef(format string, args ...any) {
+	if p.Format == JSON || p.Err == nil {
+		return
+	}
+	fmt.Fprintf(p.Err, format, args...)
 }
 
 // JSON writes v as indented JSON.
@@ -167,22 +198,4 @@ func Time(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// Ago formats t for tables.
-func Ago(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-// SortedKeys returns m's keys in order.
-func SortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,6 +1,10 @@
 package output
 
 import (
+	"encoding/json"
+	"github.com/neural-dsl/neural-host/host/internal/budget"
+	"time"
+
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
@@ -57,15 +61,6 @@ func ResultOf(platform string, r sdk.JobResult) Result {
 		Error: r.Error, DurationSeconds: r.Duration.Seconds(), BillableSeconds: r.BillableSeconds}
 }
 
-// JobList is the JSON shape of job list.
-type JobList struct {
-	Jobs []Job `json:"jobs"`
-	// NextPageTokens maps a platform to the token of its next page.
-	NextPageTokens map[string]string `json:"next_page_tokens"`
-	// Errors maps a platform that could not be listed to why.
-	Errors map[string]string `json:"errors"`
-}
-
 // Plan is the JSON shape of job plan.
 type Plan struct {
 	Platform     string           `json:"platform"`
@@ -74,6 +69,10 @@ type Plan struct {
 	HourlyPrice  Price            `json:"hourly_price"`
 	MaxCostUSD   *float64         `json:"max_cost_usd"`
 	Warnings     []string         `json:"warnings"`
+
+	// job and maxRuntime are for people only.
+	job        string
+	maxRuntime time.Duration
 }
 
 // PlannedRequest is one request in a Plan.
@@ -93,9 +92,10 @@ type Price struct {
 	Estimate   bool    `json:"estimate"`
 }
 
-// PlanOf converts a plan made by platform.
-func PlanOf(platform string, p sdk.Plan, maxRuntimeHours float64) Plan {
-	out := Plan{Platform: platform, InstanceType: p.InstanceType, Warnings: p.Warnings, Requests: []PlannedRequest{},
+// PlanOf converts a plan made by platform for the job called name.
+func PlanOf(platform, name string, p sdk.Plan, maxRuntime time.Duration) Plan {
+	maxRuntimeHours := maxRuntime.Hours()
+	out := Plan{Platform: platform, job: name, maxRuntime: maxRuntime, InstanceType: p.InstanceType, Warnings: p.Warnings, Requests: []PlannedRequest{},
 		HourlyPrice: Price{Known: p.HourlyPrice.Known, USDPerHour: p.HourlyPrice.USDPerHour, Source: p.HourlyPrice.Source, AsOf: p.HourlyPrice.AsOf, Estimate: true}}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
@@ -225,6 +225,15 @@ type Problem struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
 	Hint    string `json:"hint"`
+
+	// text is the whole error, for people, when there is no hint.
+	text string
+}
+
+// ProblemOf makes a Problem; text is the whole error, which people see
+// when there is no hint.
+func ProblemOf(field, message, hint, text string) Problem {
+	return Problem{Field: field, Message: message, Hint: hint, text: text}
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -262,4 +271,18 @@ type Offer struct {
 	Source       string   `json:"source"`
 	AsOf         string   `json:"as_of"`
 	Estimate     bool     `json:"estimate"`
+}
+
+func marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// OfferOf converts a platform's quote.
+func OfferOf(q budget.Quote) Offer {
+	if !q.Known {
+		return Offer{Platform: q.Platform, Detail: q.Detail, Estimate: true}
+	}
+	o := q.Offer
+	total := q.TotalUSD
+	return Offer{Platform: q.Platform, Known: true, InstanceType: o.InstanceType, GPUType: o.GPUType, GPUs: o.GPUs,
+		Region: o.Region, USDPerHour: o.USDPerHour, TotalUSD: &total, Spot: o.Spot, Detail: o.Detail,
+		Source: o.Source, AsOf: o.AsOf, Estimate: true}
 }
