@@ -161,11 +161,6 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 		if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
 			return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
 		}
-		if spec.Entrypoint != "" {
-			if _, err := os.Stat(filepath.Join(spec.WorkDir, spec.Entrypoint)); err != nil {
-				return sdk.FieldError("entrypoint", spec.Entrypoint+" does not exist in "+spec.WorkDir, "name a file inside workdir")
-			}
-		}
 	}
 	if spec.Kind == sdk.KindDSL {
 		if _, err := exec.LookPath("neural"); err != nil {
@@ -182,11 +177,14 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 	return nil
 }
 
+// bundleOptions makes the bundle refuse a work dir without the entrypoint,
+// and adds the DSL runner to a DSL job's.
 func bundleOptions(spec sdk.JobSpec) bundle.Options {
-	if spec.Kind != sdk.KindDSL {
-		return bundle.Options{}
+	opts := bundle.Options{Entrypoint: spec.Entrypoint}
+	if spec.Kind == sdk.KindDSL {
+		opts.Extra = map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, false))}
 	}
-	return bundle.Options{Extra: map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, false))}}
+	return opts
 }
 
 func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
@@ -203,7 +201,7 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	if spec.WorkDir != "" {
 		info, err := bundle.Hash(spec.WorkDir, bundleOptions(spec))
 		if err != nil {
-			return sdk.Plan{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+			return sdk.Plan{}, err
 		}
 		body["bundle"] = map[string]any{"source": spec.WorkDir, "sha256": info.SHA256, "files": info.Files, "bytes": info.Bytes}
 	}
@@ -291,7 +289,7 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 func copyBundle(spec sdk.JobSpec, dst string) error {
 	var buf bytes.Buffer
 	if _, err := bundle.Write(&buf, spec.WorkDir, bundleOptions(spec)); err != nil {
-		return sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+		return err
 	}
 	return bundle.Extract(&buf, dst)
 }
