@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/neural-dsl/neural-host/sdk"
@@ -109,5 +116,91 @@ func TestEntrypointMissingFromBundle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCopyBundleStreams: copying a work dir allocates a small fraction of
+// its size, however large it is, and the copy of a sparse file takes the
+// disk of its data, not of its size.
+func TestCopyBundleStreams(t *testing.T) {
+	const (
+		dense      = 8
+		denseSize  = 4 << 20
+		sparseSize = 64 << 20
+		dataSize   = dense*denseSize + 4<<10
+	)
+	work := t.TempDir()
+	rng := rand.NewChaCha8([32]byte{1})
+	buf := make([]byte, denseSize)
+	for i := range dense {
+		rng.Read(buf)
+		if err := os.WriteFile(filepath.Join(work, fmt.Sprintf("part-%d.bin", i)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Create(filepath.Join(work, "sparse.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(buf[:4<<10], sparseSize-4<<10); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	spec := sdk.JobSpec{Kind: sdk.KindCommand, Command: []string{"true"}, WorkDir: work}
+	dst := t.TempDir()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := copyBundle(spec, dst); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// Random bytes do not compress: a bundle held in memory is bigger than
+	// the dense files alone.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > dataSize/4 {
+		t.Errorf("copying %d MiB of data allocated %d MiB, want at most %d MiB", dataSize>>20, alloc>>20, dataSize/4>>20)
+	}
+	var disk int64
+	entries, _ := os.ReadDir(work)
+	for _, e := range entries {
+		want, got := fileHash(t, filepath.Join(work, e.Name())), fileHash(t, filepath.Join(dst, e.Name()))
+		if !bytes.Equal(got, want) {
+			t.Errorf("the copy of %s differs", e.Name())
+		}
+		fi, err := os.Stat(filepath.Join(dst, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		disk += fi.Sys().(*syscall.Stat_t).Blocks * 512
+	}
+	// Slack for file system metadata blocks.
+	if limit := int64(dataSize + 1<<20); disk > limit {
+		t.Errorf("the copy takes %d MiB of disk, want at most %d MiB", disk>>20, limit>>20)
+	}
+}
+
+func fileHash(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return h.Sum(nil)
+}
+
+// TestCopyBundleStopsWhenUnpackingFails: a failure to unpack ends the copy
+// with that failure, rather than leaving the packing side blocked.
+func TestCopyBundleStopsWhenUnpackingFails(t *testing.T) {
+	work := t.TempDir()
+	writeFiles(t, work, map[string]string{"a.txt": strings.Repeat("a", 1<<20)})
+	blocker := filepath.Join(t.TempDir(), "file")
+	writeFiles(t, filepath.Dir(blocker), map[string]string{"file": "x"})
+	err := copyBundle(sdk.JobSpec{Kind: sdk.KindCommand, Command: []string{"true"}, WorkDir: work}, filepath.Join(blocker, "work"))
+	if err == nil || !strings.HasPrefix(err.Error(), "local: unpacking the bundle: ") {
+		t.Errorf("got %v, want the unpacking failure", err)
 	}
 }

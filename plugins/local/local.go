@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -285,13 +286,28 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 }
 
 // copyBundle packs the work dir and unpacks it into dst, so the job runs on
-// exactly the bytes a cloud platform would receive.
+// exactly the bytes a cloud platform would receive. The bundle streams
+// through a pipe, so memory stays at a few buffers for any size of tree,
+// and Extract leaves the zeros of sparse files as holes.
 func copyBundle(spec sdk.JobSpec, dst string) error {
-	var buf bytes.Buffer
-	if _, err := bundle.Write(&buf, spec.WorkDir, bundleOptions(spec)); err != nil {
-		return err
+	pr, pw := io.Pipe()
+	written := make(chan error, 1)
+	go func() {
+		_, err := bundle.Write(pw, spec.WorkDir, bundleOptions(spec))
+		pw.CloseWithError(err)
+		written <- err
+	}()
+	extractErr := bundle.Extract(pr, dst)
+	// Unblock Write if Extract stopped early; it then fails with extractErr.
+	pr.CloseWithError(extractErr)
+	writeErr := <-written
+	switch {
+	case writeErr != nil && (extractErr == nil || !errors.Is(writeErr, extractErr)):
+		return writeErr // the tree's problem, which Extract only saw as a broken stream
+	case extractErr != nil:
+		return fmt.Errorf("local: unpacking the bundle: %w", extractErr)
 	}
-	return bundle.Extract(&buf, dst)
+	return nil
 }
 
 // envFile records the spec's environment as NUL-separated NAME=VALUE pairs.
