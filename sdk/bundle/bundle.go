@@ -24,7 +24,7 @@
 // ("beyond a symbolic link"), never writes through a link: an entry under a
 // link, or with the name of one already there, is refused. Extract works
 // inside an os.Root, so even a destination changed while it runs cannot
-// make it write elsewhere. Extract also refuses absolute names, names with
+// make it write outside dest. Extract also refuses absolute names, names with
 // a ".." component, hard links, devices and fifos; Write makes none of them.
 //
 // Holes are not part of the format: Write packs a sparse file's holes as the

@@ -481,3 +481,37 @@ func TestExtractReadsToTheEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestExtractSparseEntries: the sparse entries of GNU tar unpack with their
+// holes. testdata/sparse-*.tar.gz hold big.bin, 1 MiB reading "head", zeros
+// and "tail", made with GNU tar 1.34's --sparse in its gnu and posix
+// (sparse 1.0) formats.
+func TestExtractSparseEntries(t *testing.T) {
+	want := make([]byte, 1<<20)
+	copy(want, "head")
+	copy(want[len(want)-4:], "tail")
+	for _, name := range []string{"sparse-gnu.tar.gz", "sparse-pax.tar.gz"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			dest := t.TempDir()
+			if err := Extract(f, dest); err != nil {
+				t.Fatal(err)
+			}
+			if got := listTree(t, dest); strings.Join(got, " ") != "big.bin" {
+				t.Fatalf("unpacked %v, want [big.bin]", got)
+			}
+			got, err := os.ReadFile(filepath.Join(dest, "big.bin"))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("big.bin differs (%v): %d bytes", err, len(got))
+			}
+			fi, _ := os.Stat(filepath.Join(dest, "big.bin"))
+			if disk := fi.Sys().(*syscall.Stat_t).Blocks * 512; disk > 2*holeBlock {
+				t.Errorf("big.bin takes %d bytes of disk, want at most %d", disk, 2*holeBlock)
+			}
+		})
+	}
+}
