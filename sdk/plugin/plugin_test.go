@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
 )
@@ -89,5 +92,111 @@ func TestChecksumRefusesBeforeStart(t *testing.T) {
 		Env: append(os.Environ(), "TESTPLUGIN_CALLS="+marker)})
 	if !errors.Is(err, plugin.ErrChecksum) {
 		t.Fatalf("err = %v, want ErrChecksum", err)
+	}
+}
+
+// holdingWrapper writes a script that starts a child holding its stdout and
+// stderr, notes its own pid in pidFile, then execs the test plugin.
+func holdingWrapper(t *testing.T, pidFile string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "neural-plugin-testplugin")
+	script := "#!/bin/sh\nsleep 1000 &\necho $$ > " + pidFile + "\nexec " + testPlugin + ` "$@"` + "\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-pid, syscall.SIGKILL) })
+	return pid
+}
+
+// within runs f, failing the test if it has not returned after a minute:
+// what it catches is a call that never returns.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not return", what)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestShutdownDoesNotWaitForChildHoldingOutput(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	logs := &syncBuffer{}
+	conn, err := plugin.Launch(context.Background(), plugin.LaunchConfig{Name: "testplugin", Path: holdingWrapper(t, pidFile), Env: os.Environ(),
+		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := readPid(t, pidFile)
+	var r plugin.ShutdownReport
+	within(t, "Shutdown", func() { r = conn.Shutdown() })
+	if want := (plugin.ShutdownReport{Graceful: true, Leftovers: true}); r != want {
+		t.Errorf("Shutdown() = %+v, want %+v", r, want)
+	}
+	awaitGroupGone(t, pid)
+	if strings.Contains(logs.String(), "failed to exit gracefully") {
+		t.Errorf("a plugin that exited when asked was logged as killed:\n%s", logs)
+	}
+}
+
+func TestFailedStartKillsTheGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	var err error
+	within(t, "Launch", func() {
+		// In stdout mode the plugin breaks the handshake.
+		_, err = plugin.Launch(context.Background(), plugin.LaunchConfig{Name: "testplugin", Path: holdingWrapper(t, pidFile),
+			Env: append(os.Environ(), "TESTPLUGIN_MODE=stdout")})
+	})
+	if err == nil {
+		t.Fatal("Launch succeeded")
+	}
+	awaitGroupGone(t, readPid(t, pidFile))
+}
+
+// awaitGroupGone fails the test unless group pgid soon has no live
+// member: SIGKILL is delivered asynchronously.
+func awaitGroupGone(t *testing.T, pgid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for liveMember(pgid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if liveMember(pgid) {
+		t.Errorf("process group %d still has live members", pgid)
 	}
 }
