@@ -49,7 +49,8 @@ type LaunchConfig struct {
 	// 30 seconds.
 	StartTimeout time.Duration
 	// SHA256 is the binary's expected sha256; nil skips the check. The
-	// binary is hashed afresh at every launch and not started on a mismatch.
+	// binary is hashed afresh at every launch and not started on a
+	// mismatch; the bytes hashed are the bytes executed.
 	SHA256 []byte
 	// Env is added to the plugin's environment.
 	Env []string
@@ -88,13 +89,15 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
 	}
 	owned := cfg.Reattach == nil
-	var started *checkedRunner
+	var (
+		started *checkedRunner
+		binary  *pendingBinary
+	)
 	if owned {
-		var verified <-chan error
 		if cfg.SHA256 != nil {
-			verified = hashFile(cfg.Path, cfg.SHA256)
+			binary = verifyBinary(cfg.Path, cfg.SHA256)
 		}
-		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, verified, &started)
+		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, binary, &started)
 	} else {
 		addr, err := reattachAddr(cfg.Reattach)
 		if err != nil {
@@ -110,7 +113,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 	c := &Conn{name: cfg.Name, client: gp, owned: owned}
 	rpc, err := gp.Client()
 	if err != nil {
+		// Kill returns once a started process is reaped, so the binary
+		// is no longer in use.
 		gp.Kill()
+		binary.release()
 		return nil, launchError(cfg.Name, cfg.Path, err)
 	}
 	c.runner = started

@@ -2,11 +2,7 @@ package plugin
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -26,13 +22,9 @@ import (
 // end of both pipes before it counts the plugin as exited.
 const outputGrace = 250 * time.Millisecond
 
-// ErrChecksum is matched by a launch refused because the binary's sha256
-// differs from the one expected.
-var ErrChecksum = errors.New("plugin: binary checksum does not match")
-
 // checkedRunner runs a plugin binary, in a process group of its own, for
-// go-plugin. With a checksum expected, it starts the binary only once its
-// sha256 is known to be the expected one. The hash
+// go-plugin. With a checksum expected, it starts the binary only once the
+// bytes it is about to execute are known to be the expected ones. The hash
 // is computed while go-plugin prepares the connection (certificates,
 // sockets), instead of before it, so the check costs a launch almost
 // nothing; nothing of the binary runs before it passes.
@@ -43,7 +35,7 @@ var ErrChecksum = errors.New("plugin: binary checksum does not match")
 type checkedRunner struct {
 	cmd            *exec.Cmd
 	path           string
-	verified       <-chan error // nil when no checksum is expected
+	binary         *pendingBinary // nil when no checksum is expected
 	stdout, stderr *outputPipe
 
 	// exited is closed once the process is reaped and its pipes closed;
@@ -58,55 +50,32 @@ type checkedRunner struct {
 
 var _ runner.Runner = (*checkedRunner)(nil)
 
-// hashFile starts hashing path and returns where the verdict will arrive.
-func hashFile(path string, want []byte) <-chan error {
-	ch := make(chan error, 1)
-	go func() {
-		f, err := os.Open(path)
-		if err != nil {
-			ch <- err
-			return
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			ch <- err
-			return
-		}
-		if got := h.Sum(nil); subtle.ConstantTimeCompare(got, want) != 1 {
-			ch <- fmt.Errorf("%w: %s has sha256 %s, want %s", ErrChecksum, path, hex.EncodeToString(got), hex.EncodeToString(want))
-			return
-		}
-		ch <- nil
-	}()
-	return ch
-}
-
 // newRunner returns a RunnerFunc for go-plugin that runs path with extra
 // environment added. It stores the runner it makes in *made, so the caller
 // can learn the process id and how the process ended.
-func newRunner(path string, env []string, verified <-chan error, made **checkedRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func newRunner(path string, env []string, binary *pendingBinary, made **checkedRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+		// argv[0] is the path the user knows, whatever is executed, so
+		// that ps shows it and a plugin can take its name from it.
 		cmd.Path, cmd.Args = path, []string{path}
 		cmd.Env = append(cmd.Env, env...)
 		// Its own process group, so that shutdown can kill everything the
 		// plugin started and a terminal's Ctrl-C reaches only the host.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		r := &checkedRunner{cmd: cmd, path: path, verified: verified, exited: make(chan struct{})}
+		r := &checkedRunner{cmd: cmd, path: path, binary: binary, exited: make(chan struct{})}
 		*made = r
 		return r, nil
 	}
 }
 
 func (r *checkedRunner) Start(ctx context.Context) error {
-	if r.verified != nil {
-		select {
-		case err := <-r.verified:
-			if err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+	if r.binary != nil {
+		exe, err := r.binary.await(ctx)
+		if err != nil {
+			return err
+		}
+		if err := exe.prepare(r.cmd); err != nil {
+			return err
 		}
 	}
 	// Pipes of the runner's own rather than cmd.StdoutPipe: exec.Cmd.Wait
@@ -154,6 +123,7 @@ func (r *checkedRunner) reap() {
 	if !unreaped {
 		r.endGroup(pid)
 	}
+	r.binary.release()
 	timer := time.NewTimer(outputGrace)
 	defer timer.Stop()
 	expired := false

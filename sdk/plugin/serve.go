@@ -56,6 +56,7 @@ func Serve(impl sdk.Platform) {
 		serveDebug(cfg, meta.Name)
 		return
 	}
+	keepExecutableFromChildren()
 	go watchParent()
 	goplugin.Serve(cfg)
 	os.Exit(0)
