@@ -22,7 +22,10 @@ const (
 	ExitJobFailed   = 4 // a waited-for job ended failed
 	ExitJobCanceled = 5 // a waited-for job ended cancelled
 	ExitTimeout     = 6 // waiting timed out; the job goes on
-	ExitInterrupted = 130
+	// A signal ends a command with 128 plus its number, as a shell
+	// reports a command the signal killed.
+	ExitInterrupted = 130 // SIGINT (Ctrl-C)
+	ExitTerminated  = 143 // SIGTERM
 )
 
 type usageErr struct{ msg string }
@@ -131,7 +134,7 @@ func printError(w io.Writer, format output.Format, err error, code int, interrup
 		}
 		return s
 	}
-	if code == ExitInterrupted {
+	if code == ExitInterrupted || code == ExitTerminated {
 		err = errors.New("interrupted; any job already submitted keeps running (stop it with 'neural-host job cancel REF')")
 	}
 	if format == output.JSON {

@@ -511,11 +511,11 @@ func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, timeout, interval
 	}
 	if follow {
 		conn, err := s.mgr.Get(ctx, rs[0].Platform)
-		if err != nil {
-			return err
+		if err == nil {
+			err = streamLogs(ctx, s, conn, rs[0], "", true)
 		}
-		if err := streamLogs(ctx, s, conn, rs[0], "", true); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return timedOut()
 			}
 			return err
@@ -528,11 +528,16 @@ func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, timeout, interval
 				continue
 			}
 			conn, err := s.mgr.Get(ctx, r.Platform)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				return err
 			}
-			st, err := conn.Status(ctx, r.ID)
-			if errors.Is(err, context.DeadlineExceeded) {
+			var st sdk.JobStatus
+			if err == nil {
+				st, err = conn.Status(ctx, r.ID)
+			}
+			// The wait's own deadline, whether it passed while the plugin
+			// started or during a call, is a timeout (exit 6).
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return timedOut()
 			}
 			if errors.Is(err, sdk.ErrRateLimited) {
