@@ -34,11 +34,14 @@ func randomKey() string {
 	return hex.EncodeToString(b[:])
 }
 
+// bundleOptions refuses a bundle without the entrypoint, and adds the DSL
+// runner to a DSL job's.
 func bundleOptions(spec sdk.JobSpec) bundle.Options {
-	if spec.Kind != sdk.KindDSL {
-		return bundle.Options{}
+	opts := bundle.Options{Entrypoint: spec.Entrypoint}
+	if spec.Kind == sdk.KindDSL {
+		opts.Extra = map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, true))}
 	}
-	return bundle.Options{Extra: map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, true))}}
+	return opts
 }
 
 // checkWorkDir reports a work dir or entrypoint that cannot be shipped.
@@ -68,7 +71,7 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	if spec.WorkDir != "" {
 		var err error
 		if info, err = bundle.Hash(spec.WorkDir, bundleOptions(spec)); err != nil {
-			return sdk.Plan{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+			return sdk.Plan{}, err
 		}
 	}
 	jp, err := p.planJob(spec, runKey(spec, randomKey), info.SHA256)
@@ -145,7 +148,7 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 		defer tmp.Close()
 		info, err := bundle.Write(tmp, spec.WorkDir, bundleOptions(spec))
 		if err != nil {
-			return sdk.JobStatus{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+			return sdk.JobStatus{}, err
 		}
 		sha = info.SHA256
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -161,11 +162,6 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 		if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
 			return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
 		}
-		if spec.Entrypoint != "" {
-			if _, err := os.Stat(filepath.Join(spec.WorkDir, spec.Entrypoint)); err != nil {
-				return sdk.FieldError("entrypoint", spec.Entrypoint+" does not exist in "+spec.WorkDir, "name a file inside workdir")
-			}
-		}
 	}
 	if spec.Kind == sdk.KindDSL {
 		if _, err := exec.LookPath("neural"); err != nil {
@@ -182,11 +178,14 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 	return nil
 }
 
+// bundleOptions makes the bundle refuse a work dir without the entrypoint,
+// and adds the DSL runner to a DSL job's.
 func bundleOptions(spec sdk.JobSpec) bundle.Options {
-	if spec.Kind != sdk.KindDSL {
-		return bundle.Options{}
+	opts := bundle.Options{Entrypoint: spec.Entrypoint}
+	if spec.Kind == sdk.KindDSL {
+		opts.Extra = map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, false))}
 	}
-	return bundle.Options{Extra: map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, false))}}
+	return opts
 }
 
 func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
@@ -203,7 +202,7 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	if spec.WorkDir != "" {
 		info, err := bundle.Hash(spec.WorkDir, bundleOptions(spec))
 		if err != nil {
-			return sdk.Plan{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+			return sdk.Plan{}, err
 		}
 		body["bundle"] = map[string]any{"source": spec.WorkDir, "sha256": info.SHA256, "files": info.Files, "bytes": info.Bytes}
 	}
@@ -287,13 +286,28 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 }
 
 // copyBundle packs the work dir and unpacks it into dst, so the job runs on
-// exactly the bytes a cloud platform would receive.
+// exactly the bytes a cloud platform would receive. The bundle streams
+// through a pipe, so memory stays at a few buffers for any size of tree,
+// and Extract leaves the zeros of sparse files as holes.
 func copyBundle(spec sdk.JobSpec, dst string) error {
-	var buf bytes.Buffer
-	if _, err := bundle.Write(&buf, spec.WorkDir, bundleOptions(spec)); err != nil {
-		return sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+	pr, pw := io.Pipe()
+	written := make(chan error, 1)
+	go func() {
+		_, err := bundle.Write(pw, spec.WorkDir, bundleOptions(spec))
+		pw.CloseWithError(err)
+		written <- err
+	}()
+	extractErr := bundle.Extract(pr, dst)
+	// Unblock Write if Extract stopped early; it then fails with extractErr.
+	pr.CloseWithError(extractErr)
+	writeErr := <-written
+	switch {
+	case writeErr != nil && (extractErr == nil || !errors.Is(writeErr, extractErr)):
+		return writeErr // the tree's problem, which Extract only saw as a broken stream
+	case extractErr != nil:
+		return fmt.Errorf("local: unpacking the bundle: %w", extractErr)
 	}
-	return bundle.Extract(&buf, dst)
+	return nil
 }
 
 // envFile records the spec's environment as NUL-separated NAME=VALUE pairs.

@@ -33,13 +33,13 @@ func launcherScript(spec sdk.JobSpec) []byte {
 }
 
 // bundleOptions adds the launcher, and for a DSL job the runner, to the
-// bundle's root.
+// bundle's root, and refuses a bundle without the entrypoint.
 func bundleOptions(spec sdk.JobSpec) bundle.Options {
 	extra := map[string][]byte{launcherName: launcherScript(spec)}
 	if spec.Kind == sdk.KindDSL {
 		extra[runner.FileName] = runner.Script(runner.ConfigFor(spec, true))
 	}
-	return bundle.Options{Extra: extra}
+	return bundle.Options{Extra: extra, Entrypoint: spec.Entrypoint}
 }
 
 // launcher runs in the training container with the bundle as its working

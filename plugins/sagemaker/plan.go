@@ -64,7 +64,7 @@ func hashBundle(spec sdk.JobSpec) (bundle.Info, error) {
 	defer cleanup()
 	info, err := bundle.Hash(dir, bundleOptions(spec))
 	if err != nil {
-		return bundle.Info{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+		return bundle.Info{}, err
 	}
 	return info, nil
 }

@@ -93,7 +93,7 @@ func (p *Platform) uploadBundle(ctx context.Context, c *clients, job *trainingJo
 	defer f.Close()
 	info, err := bundle.Write(f, dir, bundleOptions(spec))
 	if err != nil {
-		return sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+		return err
 	}
 	size, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {

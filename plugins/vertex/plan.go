@@ -38,7 +38,7 @@ func (p *Platform) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error)
 	var info bundle.Info
 	if spec.WorkDir != "" {
 		if info, err = bundle.Hash(spec.WorkDir, bundleOptions(spec)); err != nil {
-			return sdk.Plan{}, sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+			return sdk.Plan{}, err
 		}
 	}
 	req, m, err := buildJob(s, spec, key, info.SHA256)

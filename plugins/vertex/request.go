@@ -162,13 +162,15 @@ func check(s settings, spec sdk.JobSpec) error {
 	return err
 }
 
-// bundleOptions adds the DSL runner to a DSL job's bundle. The runner
-// installs neural-dsl, which prebuilt images lack.
+// bundleOptions adds the DSL runner to a DSL job's bundle, and refuses a
+// bundle without the entrypoint. The runner installs neural-dsl, which
+// prebuilt images lack.
 func bundleOptions(spec sdk.JobSpec) bundle.Options {
-	if spec.Kind != sdk.KindDSL {
-		return bundle.Options{}
+	opts := bundle.Options{Entrypoint: spec.Entrypoint}
+	if spec.Kind == sdk.KindDSL {
+		opts.Extra = map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, true))}
 	}
-	return bundle.Options{Extra: map[string][]byte{runner.FileName: runner.Script(runner.ConfigFor(spec, true))}}
+	return opts
 }
 
 // jobLayout is where a job's files live in the staging bucket.

@@ -144,7 +144,7 @@ func uploadBundle(ctx context.Context, s settings, c *conns, spec sdk.JobSpec) (
 	defer f.Close()
 	info, err := bundle.Write(f, spec.WorkDir, bundleOptions(spec))
 	if err != nil {
-		return "", sdk.FieldError("workdir", err.Error(), "check the directory and its .neuralignore")
+		return "", err
 	}
 	if _, err := f.Seek(0, 0); err != nil {
 		return "", fmt.Errorf("vertex: %w", err)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -50,7 +49,8 @@ type LaunchConfig struct {
 	// 30 seconds.
 	StartTimeout time.Duration
 	// SHA256 is the binary's expected sha256; nil skips the check. The
-	// binary is hashed afresh at every launch and not started on a mismatch.
+	// binary is hashed afresh at every launch and not started on a
+	// mismatch; the bytes hashed are the bytes executed.
 	SHA256 []byte
 	// Env is added to the plugin's environment.
 	Env []string
@@ -64,6 +64,7 @@ type Conn struct {
 	name   string
 	conn   *grpc.ClientConn
 	client *goplugin.Client
+	runner *checkedRunner // nil when attached to a running plugin
 	pid    int
 	owned  bool
 }
@@ -88,13 +89,15 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
 	}
 	owned := cfg.Reattach == nil
-	var started *checkedRunner
+	var (
+		started *checkedRunner
+		binary  *pendingBinary
+	)
 	if owned {
-		var verified <-chan error
 		if cfg.SHA256 != nil {
-			verified = hashFile(cfg.Path, cfg.SHA256)
+			binary = verifyBinary(cfg.Path, cfg.SHA256)
 		}
-		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, verified, &started)
+		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, binary, &started)
 	} else {
 		addr, err := reattachAddr(cfg.Reattach)
 		if err != nil {
@@ -110,9 +113,13 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 	c := &Conn{name: cfg.Name, client: gp, owned: owned}
 	rpc, err := gp.Client()
 	if err != nil {
+		// Kill returns once a started process is reaped, so the binary
+		// is no longer in use.
 		gp.Kill()
+		binary.release()
 		return nil, launchError(cfg.Name, cfg.Path, err)
 	}
+	c.runner = started
 	if started != nil && started.cmd.Process != nil {
 		c.pid = started.cmd.Process.Pid
 	} else if rc := gp.ReattachConfig(); rc != nil {
@@ -206,27 +213,23 @@ type ShutdownReport struct {
 	Leftovers bool
 }
 
-// Shutdown asks the plugin to exit, gives it two seconds, then kills it and
-// anything left in its process group.
+// Shutdown asks the plugin to exit, gives it two seconds, then kills it;
+// anything left in its process group is killed as soon as it has exited.
+// It never waits on a child of the plugin: one that holds the plugin's
+// output is cut off shortly after.
 func (c *Conn) Shutdown() ShutdownReport {
 	if !c.owned {
 		return ShutdownReport{Graceful: true}
 	}
-	var r ShutdownReport
-	if rpc, err := c.client.Client(); err == nil && !c.client.Exited() {
-		_ = rpc.Close()
-		deadline := time.Now().Add(2 * time.Second)
-		for !c.client.Exited() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	r.Graceful = c.client.Exited()
+	// go-plugin's Kill asks: it closes the connection, which stops the
+	// plugin's server, and waits for the exit. Closing the connection
+	// here first would make that close fail, and Kill would take a
+	// plugin that exited when asked for one that had to be killed.
 	c.client.Kill()
-	if c.pid > 0 {
-		r.Leftovers = syscall.Kill(-c.pid, 0) == nil && groupHasLive(c.pid)
-		_ = syscall.Kill(-c.pid, syscall.SIGKILL)
+	if c.runner == nil {
+		return ShutdownReport{Graceful: true}
 	}
-	return r
+	return ShutdownReport{Graceful: !c.runner.killed.Load(), Leftovers: c.runner.leftovers.Load()}
 }
 
 var _ sdk.Platform = (*Conn)(nil)

@@ -56,21 +56,34 @@ func Serve(impl sdk.Platform) {
 		serveDebug(cfg, meta.Name)
 		return
 	}
-	go watchParent(logger)
+	keepExecutableFromChildren()
+	go watchParent()
 	goplugin.Serve(cfg)
 	os.Exit(0)
 }
 
 // watchParent ends the plugin when the host dies without shutting it down,
-// as after SIGKILL: the plugin is then re-parented and must not live on.
-func watchParent(logger hclog.Logger) {
+// as after SIGKILL: the plugin is then re-parented and must not live on,
+// nor must anything it started.
+func watchParent() {
 	parent := os.Getppid()
 	for range time.Tick(500 * time.Millisecond) {
 		if os.Getppid() != parent {
-			logger.Warn("host process is gone; exiting", "host_pid", parent)
-			os.Exit(3)
+			orphaned()
 		}
 	}
+}
+
+// orphaned ends a plugin whose host is gone, with its process group when
+// the host made it the leader of one: the group holds everything the
+// plugin started and did not move elsewhere. Nothing is logged: the host
+// was the log's reader, and a write to a pipe no one reads would end the
+// plugin by SIGPIPE before it kills its group.
+func orphaned() {
+	if syscall.Getpgrp() == os.Getpid() {
+		_ = syscall.Kill(0, syscall.SIGKILL)
+	}
+	os.Exit(3)
 }
 
 // serveDebug runs the plugin standalone for a debugger and prints how a host

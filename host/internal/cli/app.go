@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/neural-dsl/neural-host/host/internal/submission"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/plugin"
 	"github.com/urfave/cli/v2"
 )
 
@@ -64,11 +66,18 @@ const sessionKey = "session"
 
 func sess(c *cli.Context) *session { return c.App.Metadata[sessionKey].(*session) }
 
-// Main runs the CLI and returns the process exit code.
+// Main runs the CLI and returns the process exit code: 130 after SIGINT and
+// 143 after SIGTERM, which cancel the command. If the command has not
+// returned and stopped its plugins within unwindGrace of the signal, or if a
+// second signal comes, Main kills the plugins' process groups and ends the
+// process itself, with the same code.
 func Main(version string, args []string, st Streams) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := watchSignals(cancel, st.Err)
+	defer signals.stop()
 	app := newApp(version, st)
+	app.Metadata[signalsKey] = signals
 	err := app.RunContext(ctx, completionArgs(app, args))
 	s, _ := app.Metadata[sessionKey].(*session)
 	if s != nil {
@@ -81,6 +90,9 @@ func Main(version string, args []string, st Streams) int {
 	}
 	interrupted := ctx.Err() != nil
 	code := exitCode(err, interrupted)
+	if code == ExitInterrupted {
+		code = signals.exitCode()
+	}
 	format := output.Table
 	if s != nil {
 		format = s.out.Format
@@ -214,6 +226,9 @@ func setup(c *cli.Context, version string, st Streams) error {
 		prices: budget.Overrides{Dir: filepath.Join(paths.Config(), "prices")},
 	}
 	c.App.Metadata[sessionKey] = s
+	if w, ok := c.App.Metadata[signalsKey].(*signalWatch); ok {
+		w.format.Store(format)
+	}
 	return nil
 }
 
@@ -269,3 +284,72 @@ func installed(s *session) []string { return s.mgr.Resolver.Names() }
 
 // errInterrupted marks a command stopped by Ctrl-C.
 var errInterrupted = errors.New("interrupted")
+
+// unwindGrace is how long a command has, after SIGINT or SIGTERM, to return
+// and stop its plugins before the process ends anyway. A plugin that does
+// not exit when asked gets two seconds; a signalled host does not wait that
+// long.
+const unwindGrace = 1500 * time.Millisecond
+
+const signalsKey = "signals"
+
+// signalWatch turns SIGINT and SIGTERM into the cancellation of the
+// command, and makes sure the process then ends: nothing a plugin does, or
+// fails to do, can keep it alive. A second signal ends it at once, as it
+// does Terraform.
+type signalWatch struct {
+	ch   chan os.Signal
+	done chan struct{}
+	errw io.Writer
+	// got is the first signal received.
+	got atomic.Value
+	// format is the output format, once the flags are parsed.
+	format atomic.Value
+}
+
+func watchSignals(cancel context.CancelFunc, errw io.Writer) *signalWatch {
+	w := &signalWatch{ch: make(chan os.Signal, 2), done: make(chan struct{}), errw: errw}
+	signal.Notify(w.ch, os.Interrupt, syscall.SIGTERM)
+	go w.run(cancel)
+	return w
+}
+
+func (w *signalWatch) run(cancel context.CancelFunc) {
+	select {
+	case sig := <-w.ch:
+		w.got.Store(sig)
+	case <-w.done:
+		return
+	}
+	cancel()
+	timer := time.NewTimer(unwindGrace)
+	defer timer.Stop()
+	select {
+	case <-w.done:
+		return
+	case <-w.ch:
+	case <-timer.C:
+	}
+	// Plugins that outlive the host end themselves, but only within a
+	// second, and only if they are not stuck.
+	plugin.KillAll()
+	format, _ := w.format.Load().(output.Format)
+	code := w.exitCode()
+	printError(w.errw, format, context.Canceled, code, nil)
+	os.Exit(code)
+}
+
+// exitCode is 128 plus the number of the signal received, as a shell
+// reports a command killed by it.
+func (w *signalWatch) exitCode() int {
+	if w.got.Load() == syscall.SIGTERM {
+		return ExitTerminated
+	}
+	return ExitInterrupted
+}
+
+// stop ends the watch once the command is over.
+func (w *signalWatch) stop() {
+	signal.Stop(w.ch)
+	close(w.done)
+}

@@ -21,7 +21,10 @@ const (
 	ExitJobFailed   = wait.ExitJobFailed
 	ExitJobCanceled = wait.ExitJobCanceled
 	ExitTimeout     = wait.ExitTimeout
-	ExitInterrupted = 130
+	// A signal ends a command with 128 plus its number, as a shell
+	// reports a command the signal killed.
+	ExitInterrupted = 130 // SIGINT (Ctrl-C)
+	ExitTerminated  = 143 // SIGTERM
 )
 
 type usageErr struct{ msg string }
@@ -92,7 +95,7 @@ func kindName(err error) string {
 
 // errorView is err as the user sees it, each joined problem on its own.
 func errorView(err error, code int, redact func(string) string) output.Error {
-	if code == ExitInterrupted {
+	if code == ExitInterrupted || code == ExitTerminated {
 		err = errors.New("interrupted; any job already submitted keeps running (stop it with 'neural-host job cancel REF')")
 	}
 	body := output.ErrorBody{Kind: kindName(err), Message: redact(err.Error()), ExitCode: code, Problems: []output.Problem{}}
@@ -111,7 +114,11 @@ func errorView(err error, code int, redact func(string) string) output.Error {
 	return output.Error{Error: body}
 }
 
+// printError writes err to w; redact, when not nil, hides secrets in it.
 func printError(w io.Writer, format output.Format, err error, code int, redact func(string) string) {
+	if redact == nil {
+		redact = func(text string) string { return text }
+	}
 	p := output.Printer{Format: format, Out: w}
 	_ = p.Show(errorView(err, code, redact))
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/redact"
 	"github.com/neural-dsl/neural-host/host/internal/settings"
-	"github.com/neural-dsl/neural-host/host/internal/store"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
 )
@@ -58,12 +57,18 @@ type entry struct {
 
 // ChecksumError says a binary is not the one that was installed or locked.
 type ChecksumError struct {
-	Name, Path       string
-	Expected, Actual string
-	Source           discovery.Source
+	Name, Path string
+	Expected   string
+	// Actual is the sha256 of the binary refused; empty when it was
+	// refused for changing while it was being verified.
+	Actual string
+	Source discovery.Source
 }
 
 func (e *ChecksumError) Error() string {
+	if e.Actual == "" {
+		return fmt.Sprintf("refusing to run plugin %s: %s changed while it was being verified against the sha256 %s expects (%s)", e.Name, e.Path, e.Source, e.Expected)
+	}
 	return fmt.Sprintf("refusing to run plugin %s: %s has sha256 %s, but %s expects %s", e.Name, e.Path, e.Actual, e.Source, e.Expected)
 }
 
@@ -186,9 +191,11 @@ func (m *Manager) launch(ctx context.Context, name string) (*entry, error) {
 	conn, err := plugin.Launch(ctx, cfg)
 	if err != nil {
 		f.Close()
-		if errors.Is(err, plugin.ErrChecksum) {
-			actual, _ := store.FileSHA256(resolved.Path)
-			return nil, &ChecksumError{Name: name, Path: resolved.Path, Expected: resolved.SHA256, Actual: actual, Source: resolved.Source}
+		var ce *plugin.ChecksumError
+		if errors.As(err, &ce) {
+			// The sum of the bytes refused: hashing the path again could
+			// read another file.
+			return nil, &ChecksumError{Name: name, Path: resolved.Path, Expected: resolved.SHA256, Actual: hex.EncodeToString(ce.Actual), Source: resolved.Source}
 		}
 		var se *sdk.Error
 		if errors.As(err, &se) {

@@ -94,8 +94,11 @@ func (w Waiter) Wait(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk
 		defer cancel()
 	}
 	final := map[sdk.JobRef]sdk.JobStatus{}
+	// The wait's own deadline, whether it passed while a plugin started
+	// or during a call, is a timeout (exit 6), whatever error the call
+	// it cut short returned.
 	timedOut := func(err error) error {
-		if !errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return err
 		}
 		var left []string

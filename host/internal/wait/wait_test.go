@@ -121,3 +121,18 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 		t.Errorf("Wait = %v, want context.Canceled", err)
 	}
 }
+
+// TestADeadlinePassingWhileAPluginStartsIsATimeout: the status call fails
+// with the plugin's start error, not the context's, because the deadline
+// cut the start short; that is still the wait timing out.
+func TestADeadlinePassingWhileAPluginStartsIsATimeout(t *testing.T) {
+	w := Waiter{Timeout: 20 * time.Millisecond, Status: func(ctx context.Context, _ sdk.JobRef) (sdk.JobStatus, error) {
+		<-ctx.Done()
+		return sdk.JobStatus{}, errors.New("plugin did not start in time")
+	}}
+	_, err := w.Wait(context.Background(), []sdk.JobRef{a})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Errorf("Wait = %v, want a timeout", err)
+	}
+}

@@ -4,7 +4,8 @@
 // the version it reports. Its name comes from its file name, so copies
 // named neural-plugin-X are platform X. $TESTPLUGIN_PRICES is a directory
 // whose X.csv is platform X's price catalog; $TESTPLUGIN_CALLS is a file
-// each Submit is recorded in.
+// each Submit is recorded in; $TESTPLUGIN_STARTED is a file created as the
+// binary starts.
 package main
 
 import (
@@ -189,6 +190,11 @@ func (protocol2) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.ClientC
 }
 
 func main() {
+	if started := os.Getenv("TESTPLUGIN_STARTED"); started != "" {
+		if err := os.WriteFile(started, nil, 0o600); err != nil {
+			os.Exit(1)
+		}
+	}
 	p := &platform{jobs: map[string]*sdk.JobStatus{}, keys: map[string]string{}}
 	switch mode {
 	case "stdout":
