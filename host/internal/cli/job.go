@@ -275,7 +275,7 @@ func waiterFlags(c *cli.Context) (wait.Waiter, error) {
 // waitFor waits for every job to end, telling people as each does, and
 // returns how they ended as the documented exit code's error.
 func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, w wait.Waiter, follow bool) error {
-	w.Status, w.Ended = s.status, s.out.JobEnded
+	w.Poll, w.Ended = wait.Each(s.status), s.out.JobEnded
 	if follow {
 		w.Follow = func(ctx context.Context) error {
 			conn, err := s.mgr.Get(ctx, rs[0].Platform)

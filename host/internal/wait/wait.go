@@ -67,10 +67,37 @@ func (e *TimeoutError) ExitCode() int { return ExitTimeout }
 // Kind names the error in JSON output.
 func (e *TimeoutError) Kind() string { return "timeout" }
 
+// Poll asks for the states of jobs in one round. The map holds the jobs it
+// has states for; an error wrapping sdk.ErrRateLimited means some were not
+// asked and the round comes back later; any other error ends the wait.
+type Poll func(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error)
+
+// Each makes a Poll from a call that asks for one job's state: a job whose
+// call is rate limited is asked again next round, and the first other
+// failure ends the round.
+func Each(status func(ctx context.Context, ref sdk.JobRef) (sdk.JobStatus, error)) Poll {
+	return func(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error) {
+		out := map[sdk.JobRef]sdk.JobStatus{}
+		var limited error
+		for _, r := range refs {
+			st, err := status(ctx, r)
+			if errors.Is(err, sdk.ErrRateLimited) {
+				limited = err
+				continue
+			}
+			if err != nil {
+				return out, err
+			}
+			out[r] = st
+		}
+		return out, limited
+	}
+}
+
 // Waiter polls jobs until each is terminal.
 type Waiter struct {
-	// Status asks a job's platform for its state.
-	Status func(ctx context.Context, ref sdk.JobRef) (sdk.JobStatus, error)
+	// Poll asks for the states of the jobs not yet ended, all at once.
+	Poll Poll
 	// Interval is the first time between polls; it grows by half each
 	// round, doubles when a platform rate limits, and stays under
 	// MaxInterval. Zero means a second.
@@ -136,27 +163,30 @@ func (w Waiter) Wait(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk
 	}
 }
 
-// poll asks once for each job not yet ended and returns the interval to
-// wait before the next round.
+// poll asks once for the jobs not yet ended, records those now terminal,
+// and returns the interval to wait before the next round: doubled when
+// the platforms rate limited it.
 func (w Waiter) poll(ctx context.Context, refs []sdk.JobRef, final map[sdk.JobRef]sdk.JobStatus, interval time.Duration) (time.Duration, error) {
+	var pending []sdk.JobRef
 	for _, r := range refs {
-		if _, done := final[r]; done {
-			continue
+		if _, done := final[r]; !done {
+			pending = append(pending, r)
 		}
-		st, err := w.Status(ctx, r)
-		if errors.Is(err, sdk.ErrRateLimited) {
-			interval = min(interval*2, MaxInterval)
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		if st.Terminal {
+	}
+	states, err := w.Poll(ctx, pending)
+	for _, r := range pending {
+		if st, ok := states[r]; ok && st.Terminal {
 			final[r] = st
 			if w.Ended != nil {
 				w.Ended(r, st)
 			}
 		}
+	}
+	switch {
+	case errors.Is(err, sdk.ErrRateLimited):
+		return min(interval*2, MaxInterval), nil
+	case err != nil:
+		return 0, err
 	}
 	return interval, nil
 }

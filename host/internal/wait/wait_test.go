@@ -3,6 +3,7 @@ package wait
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestWait(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &script{answers: tc.answers}
 			var endedRefs []sdk.JobRef
-			w := Waiter{Status: s.status, Interval: time.Millisecond, Timeout: tc.timeout,
+			w := Waiter{Poll: Each(s.status), Interval: time.Millisecond, Timeout: tc.timeout,
 				Ended: func(r sdk.JobRef, _ sdk.JobStatus) { endedRefs = append(endedRefs, r) }}
 			final, err := w.Wait(context.Background(), []sdk.JobRef{a, b})
 			if tc.err != nil {
@@ -90,7 +91,7 @@ func TestWait(t *testing.T) {
 
 func TestWaitTimesOutNamingTheJobsLeft(t *testing.T) {
 	s := &script{answers: map[sdk.JobRef][]any{a: {ended(sdk.StateSucceeded)}, b: {running}}}
-	_, err := Waiter{Status: s.status, Interval: time.Millisecond, Timeout: 30 * time.Millisecond}.Wait(context.Background(), []sdk.JobRef{a, b})
+	_, err := Waiter{Poll: Each(s.status), Interval: time.Millisecond, Timeout: 30 * time.Millisecond}.Wait(context.Background(), []sdk.JobRef{a, b})
 	var te *TimeoutError
 	if !errors.As(err, &te) || len(te.Refs) != 1 || te.Refs[0] != "p:b" || te.ExitCode() != ExitTimeout {
 		t.Errorf("Wait = %v, want a timeout naming p:b", err)
@@ -99,7 +100,7 @@ func TestWaitTimesOutNamingTheJobsLeft(t *testing.T) {
 
 func TestFollowRunsWithinTheTimeout(t *testing.T) {
 	s := &script{answers: map[sdk.JobRef][]any{a: {running}}}
-	w := Waiter{Status: s.status, Timeout: 20 * time.Millisecond, Follow: func(ctx context.Context) error {
+	w := Waiter{Poll: Each(s.status), Timeout: 20 * time.Millisecond, Follow: func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}}
@@ -113,10 +114,10 @@ func TestFollowRunsWithinTheTimeout(t *testing.T) {
 func TestWaitStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &script{answers: map[sdk.JobRef][]any{a: {running}}}
-	w := Waiter{Status: func(ctx context.Context, r sdk.JobRef) (sdk.JobStatus, error) {
+	w := Waiter{Poll: Each(func(ctx context.Context, r sdk.JobRef) (sdk.JobStatus, error) {
 		cancel()
 		return s.status(ctx, r)
-	}, Interval: time.Hour}
+	}), Interval: time.Hour}
 	if _, err := w.Wait(ctx, []sdk.JobRef{a}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait = %v, want context.Canceled", err)
 	}
@@ -126,13 +127,42 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 // with the plugin's start error, not the context's, because the deadline
 // cut the start short; that is still the wait timing out.
 func TestADeadlinePassingWhileAPluginStartsIsATimeout(t *testing.T) {
-	w := Waiter{Timeout: 20 * time.Millisecond, Status: func(ctx context.Context, _ sdk.JobRef) (sdk.JobStatus, error) {
+	w := Waiter{Timeout: 20 * time.Millisecond, Poll: Each(func(ctx context.Context, _ sdk.JobRef) (sdk.JobStatus, error) {
 		<-ctx.Done()
 		return sdk.JobStatus{}, errors.New("plugin did not start in time")
-	}}
+	})}
 	_, err := w.Wait(context.Background(), []sdk.JobRef{a})
 	var te *TimeoutError
 	if !errors.As(err, &te) {
 		t.Errorf("Wait = %v, want a timeout", err)
+	}
+}
+
+// TestRoundsAskForAllPendingJobsAtOnce holds Poll to one call per round
+// with only the jobs not yet ended, as a platform's listing answers them.
+func TestRoundsAskForAllPendingJobsAtOnce(t *testing.T) {
+	var rounds [][]sdk.JobRef
+	poll := func(_ context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error) {
+		rounds = append(rounds, refs)
+		if len(rounds) == 1 {
+			return map[sdk.JobRef]sdk.JobStatus{a: ended(sdk.StateSucceeded), b: running}, nil
+		}
+		if len(rounds) == 2 {
+			return nil, sdk.Errorf(sdk.ErrRateLimited, "slow down")
+		}
+		return map[sdk.JobRef]sdk.JobStatus{b: ended(sdk.StateSucceeded)}, nil
+	}
+	final, err := Waiter{Poll: poll, Interval: time.Millisecond}.Wait(context.Background(), []sdk.JobRef{a, b})
+	if err != nil || len(final) != 2 {
+		t.Fatalf("Wait = %v, %v", final, err)
+	}
+	want := [][]sdk.JobRef{{a, b}, {b}, {b}}
+	if len(rounds) != len(want) {
+		t.Fatalf("rounds %v, want %v", rounds, want)
+	}
+	for i := range want {
+		if !slices.Equal(rounds[i], want[i]) {
+			t.Errorf("round %d asked for %v, want %v", i+1, rounds[i], want[i])
+		}
 	}
 }
