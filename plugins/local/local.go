@@ -345,6 +345,9 @@ func (p *Platform) startAndStatus(id string) (sdk.JobStatus, error) {
 	return p.status(id)
 }
 
+// runningBinary is Linux's name for the running program's own executable.
+const runningBinary = "/proc/self/exe"
+
 func (p *Platform) startSupervisor(dir string) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -360,6 +363,13 @@ func (p *Platform) startSupervisor(dir string) error {
 		id = rec.ID
 	}
 	cmd := exec.Command(self, superviseArg, dir)
+	// The supervisor runs the very bytes the host verified and started, not
+	// whatever the file at this plugin's path holds now: on Linux
+	// /proc/self/exe names the running binary's own inode (the forked child
+	// still has it as its executable when it calls exec).
+	if _, err := os.Stat(runningBinary); err == nil {
+		cmd.Path = runningBinary
+	}
 	cmd.Env = append(jobEnviron(), runner.EnvOutputDir+"="+filepath.Join(dir, outputDir), runner.EnvJobID+"="+id)
 	for _, kv := range strings.Split(string(env), "\x00") {
 		if kv != "" {
