@@ -22,9 +22,10 @@
 // failed; duration=D keeps the job running for D (default: it has ended by
 // the first status call).
 //
-// With the job states capability each JobStates call is one page of a
-// listing filtered by labels and creation time, at most 100 jobs, as on
-// SageMaker and Vertex AI.
+// With the job states capability each JobStates call is one page of the
+// fake's listing, at most 100 jobs as on SageMaker and Vertex AI, with the
+// wanted jobs among them that carry the labels and were created after the
+// time asked for.
 //
 // Every call is appended to DIR/calls.log as "NAME PID METHOD ID", which
 // tests read to count calls and plugin processes; jobs are files under
@@ -484,26 +485,16 @@ func (p statesPlatform) JobStates(ctx context.Context, req sdk.JobStatesRequest)
 	if err := p.call(ctx, "JobStates", "-"); err != nil {
 		return sdk.JobStatesResponse{}, err
 	}
+	// Pages are taken in id order and filtered after, so that a page costs
+	// reading its own jobs only: the fake's cost stays in its latency.
 	ids, err := p.jobs().ids()
 	if err != nil {
 		return sdk.JobStatesResponse{}, err
 	}
-	filter := sdk.ListRequest{Labels: req.Labels, CreatedAfter: req.CreatedAfter}
-	var listed []sdk.JobStatus
-	for _, id := range ids {
-		if st, err := p.status(id); err == nil && filter.Matches(st) {
-			listed = append(listed, st)
-		}
-	}
-	sort.Slice(listed, func(i, j int) bool {
-		if !listed[i].CreatedAt.Equal(listed[j].CreatedAt) {
-			return listed[i].CreatedAt.After(listed[j].CreatedAt)
-		}
-		return listed[i].ID < listed[j].ID
-	})
+	sort.Strings(ids)
 	start := 0
 	if req.PageToken != "" {
-		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(listed) {
+		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(ids) {
 			return sdk.JobStatesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
 		}
 	}
@@ -511,18 +502,22 @@ func (p statesPlatform) JobStates(ctx context.Context, req sdk.JobStatesRequest)
 	if req.PageSize > 0 {
 		size = min(req.PageSize, size)
 	}
-	end := min(start+size, len(listed))
+	end := min(start+size, len(ids))
 	wanted := map[string]bool{}
 	for _, id := range req.IDs {
 		wanted[id] = true
 	}
+	filter := sdk.ListRequest{Labels: req.Labels, CreatedAfter: req.CreatedAfter}
 	var resp sdk.JobStatesResponse
-	for _, st := range listed[start:end] {
-		if wanted[st.ID] {
+	for _, id := range ids[start:end] {
+		if !wanted[id] {
+			continue
+		}
+		if st, err := p.status(id); err == nil && filter.Matches(st) {
 			resp.Jobs = append(resp.Jobs, st)
 		}
 	}
-	if end < len(listed) {
+	if end < len(ids) {
 		resp.NextPageToken = strconv.Itoa(end)
 	}
 	return resp, nil
