@@ -33,10 +33,12 @@ type Platform interface {
 //
 // The host calls it with the ids it wants and follows NextPageToken until
 // every wanted job has been seen or the listing ends. A wanted job absent
-// from every page is asked for with Status, so a plugin may leave out a job
-// it cannot describe as Status would (say, one whose failure reason only a
-// per-job call returns) and must not answer ErrNotFound for ids it did not
-// see. A plugin whose platform has no list call does not implement it.
+// from every page is asked for with Status, so a plugin may leave out jobs
+// its listing does not show (say, one of active jobs only leaves out ended
+// ones) or cannot describe as Status would (one whose failure reason only a
+// per-job call returns), and must not answer ErrNotFound for ids it did not
+// see. It must list a job that is running. A plugin whose platform has no
+// list call does not implement it.
 type JobStater interface {
 	JobStates(ctx context.Context, req JobStatesRequest) (JobStatesResponse, error)
 }
