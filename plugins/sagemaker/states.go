@@ -20,14 +20,15 @@ const statesPageSize = 100
 // instead by the name prefix the wanted jobs share (job names start with
 // the spec's name, so a batch's jobs share theirs) and by their creation
 // time, oldest first, so that the wanted jobs come before any started
-// after them. Failed jobs are left out: their failure reason comes only
-// with DescribeTrainingJob, which the host's Status call makes.
+// after them; without a creation time, newest first, where recent jobs
+// are. Failed jobs are left out: their failure reason comes only with
+// DescribeTrainingJob, which the host's Status call makes.
 func (p *Platform) JobStates(ctx context.Context, req sdk.JobStatesRequest) (sdk.JobStatesResponse, error) {
 	c, err := p.regional(ctx)
 	if err != nil {
 		return sdk.JobStatesResponse{}, err
 	}
-	in := &sagemaker.ListTrainingJobsInput{SortBy: types.SortByCreationTime, SortOrder: types.SortOrderAscending,
+	in := &sagemaker.ListTrainingJobsInput{SortBy: types.SortByCreationTime, SortOrder: types.SortOrderDescending,
 		MaxResults: aws.Int32(statesPageSize)}
 	if req.PageSize > 0 {
 		in.MaxResults = aws.Int32(int32(min(req.PageSize, statesPageSize)))
@@ -40,6 +41,7 @@ func (p *Platform) JobStates(ctx context.Context, req sdk.JobStatesRequest) (sdk
 	}
 	if !req.CreatedAfter.IsZero() {
 		in.CreationTimeAfter = aws.Time(req.CreatedAfter)
+		in.SortOrder = types.SortOrderAscending
 	}
 	out, err := c.sm.ListTrainingJobs(ctx, in)
 	if err != nil {

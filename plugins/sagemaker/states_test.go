@@ -92,6 +92,12 @@ func TestJobStates(t *testing.T) {
 	if len(got) > 0 {
 		t.Errorf("jobs not asked for were listed: %v", got)
 	}
+	// Without a creation time the newest jobs come first.
+	newest := ids[n-1]
+	resp, err := p.JobStates(ctx, sdk.JobStatesRequest{IDs: []string{newest}, PageSize: 1})
+	if err != nil || len(resp.Jobs) != 1 || resp.Jobs[0].ID != newest {
+		t.Errorf("the first page of one job: %+v %v; want %s", resp.Jobs, err, newest)
+	}
 }
 
 func TestNamePrefix(t *testing.T) {
