@@ -55,14 +55,7 @@ func (p *Platform) List(ctx context.Context, req sdk.ListRequest) (sdk.ListRespo
 	}
 	var resp sdk.ListResponse
 	for _, s := range out.TrainingJobSummaries {
-		name := aws.ToString(s.TrainingJobName)
-		st := sdk.JobStatus{
-			ID: name, Name: name,
-			State: stateOf(s.TrainingJobStatus, s.SecondaryStatus), RawState: rawState(s.TrainingJobStatus, s.SecondaryStatus),
-			CreatedAt: aws.ToTime(s.CreationTime), EndedAt: aws.ToTime(s.TrainingEndTime), ConsoleURL: consoleURL(c.region, name),
-			Attributes: map[string]string{"arn": aws.ToString(s.TrainingJobArn), "region": c.region, "secondary_status": string(s.SecondaryStatus)},
-		}
-		st.Terminal = st.State.Terminal()
+		st := summaryStatus(s, c.region)
 		if len(req.Labels) > 0 {
 			tags, err := p.tags(ctx, c, aws.ToString(s.TrainingJobArn))
 			if err != nil {
@@ -76,6 +69,22 @@ func (p *Platform) List(ctx context.Context, req sdk.ListRequest) (sdk.ListRespo
 	}
 	resp.NextPageToken = aws.ToString(out.NextToken)
 	return resp, nil
+}
+
+// summaryStatus converts a ListTrainingJobs summary: the job's state, but
+// not its failure reason, tags or start time, which only
+// DescribeTrainingJob and ListTags return.
+func summaryStatus(s types.TrainingJobSummary, region string) sdk.JobStatus {
+	name := aws.ToString(s.TrainingJobName)
+	st := sdk.JobStatus{
+		ID: name, Name: name,
+		State: stateOf(s.TrainingJobStatus, s.SecondaryStatus), RawState: rawState(s.TrainingJobStatus, s.SecondaryStatus),
+		Reason:    stoppedReason(s.SecondaryStatus),
+		CreatedAt: aws.ToTime(s.CreationTime), EndedAt: aws.ToTime(s.TrainingEndTime), ConsoleURL: consoleURL(region, name),
+		Attributes: map[string]string{"arn": aws.ToString(s.TrainingJobArn), "region": region, "secondary_status": string(s.SecondaryStatus)},
+	}
+	st.Terminal = st.State.Terminal()
+	return st
 }
 
 // oneStatus is the TrainingJobStatus all of states come from, if there is

@@ -3,7 +3,9 @@
 // every capability it declares and refuses every one it does not, keeps
 // error kinds across the process boundary, accepts 16 MiB messages, never
 // starts a job twice for one idempotency key, stops a call when its context
-// ends, cancels jobs, and exits cleanly without leaving processes behind.
+// ends, cancels jobs, reports through its job listing (when it has one) the
+// states Status reports, and exits cleanly without leaving processes
+// behind.
 //
 // Plugin authors call Run from a go test in their own module; neural-host
 // runs the same checks with `neural-host plugins conformance BINARY`. The
@@ -234,6 +236,10 @@ func (c *checker) capabilities(ctx context.Context) error {
 			_, err := pb.NewPricesClient(cc).ListPrices(ctx, &pb.ListPricesRequest{})
 			return err
 		}},
+		{"job states", caps.JobStates, func() error {
+			_, err := pb.NewStatesClient(cc).JobStates(ctx, &pb.JobStatesRequest{})
+			return err
+		}},
 	}
 	var errs []error
 	for _, k := range calls {
@@ -286,6 +292,12 @@ func (c *checker) largeMessage(ctx context.Context) error {
 func (c *checker) jobs(ctx context.Context) {
 	job := c.cfg.LongJob
 	job.IdempotencyKey = fmt.Sprintf("neural-conformance-%d", time.Now().UnixNano())
+	// A label, as the host puts on every job, for the job states check to
+	// filter by.
+	job.Labels = map[string]string{conformanceLabel: fmt.Sprintf("%x", time.Now().UnixNano())}
+	for k, v := range c.cfg.LongJob.Labels {
+		job.Labels[k] = v
+	}
 	first, err := c.conn.Submit(ctx, job)
 	if !c.add("submit", err, "") {
 		return
@@ -295,6 +307,11 @@ func (c *checker) jobs(ctx context.Context) {
 		err = fmt.Errorf("a second Submit with the same idempotency key started job %q beside %q", again.ID, first.ID)
 	}
 	c.add("idempotent submit", err, "a repeated key returned job "+first.ID)
+	states := c.conn.Metadata().Capabilities.JobStates
+	var statesErrs []error
+	if states {
+		statesErrs = append(statesErrs, c.jobStates(ctx, job, first, true))
+	}
 
 	// A followed log stream must end when its context does.
 	grace := c.cfg.CallGrace
@@ -334,8 +351,76 @@ func (c *checker) jobs(ctx context.Context) {
 	if err == nil {
 		err = waitTerminal(ctx, c.conn, first.ID)
 	}
-	c.add("cancel", err, "the job reached the cancelled state")
+	if c.add("cancel", err, "the job reached the cancelled state") && states {
+		// A listing of active jobs may leave an ended one to Status.
+		statesErrs = append(statesErrs, c.jobStates(ctx, job, first, false))
+	}
+	if states {
+		c.add("job states", errors.Join(statesErrs...), "JobStates reports the running job as Status does, the cancelled one too if it lists it, and leaves out an unknown id")
+	}
 }
+
+// conformanceLabel is the label key the job states check filters by.
+const conformanceLabel = "neural-conformance"
+
+// jobStates checks that the plugin's listing reports the submitted job
+// with the state Status reports, before or after it, and leaves out an id
+// it does not know. With mustList false the job may be left out.
+func (c *checker) jobStates(ctx context.Context, spec sdk.JobSpec, submitted sdk.JobStatus, mustList bool) error {
+	const ghost = "neural-conformance-no-such-job"
+	before, err := c.conn.Status(ctx, submitted.ID)
+	if err != nil {
+		return err
+	}
+	req := sdk.JobStatesRequest{IDs: []string{submitted.ID, ghost}, Labels: spec.Labels}
+	if !before.CreatedAt.IsZero() {
+		req.CreatedAfter = before.CreatedAt.Add(-10 * time.Minute)
+	}
+	var listed []sdk.JobStatus
+	for page := 0; ; page++ {
+		if page == lookupPages {
+			return fmt.Errorf("JobStates did not finish listing within %d pages", lookupPages)
+		}
+		resp, err := c.conn.JobStates(ctx, req)
+		if err != nil {
+			return fmt.Errorf("JobStates failed: %w", err)
+		}
+		listed = append(listed, resp.Jobs...)
+		if resp.NextPageToken == "" {
+			break
+		}
+		req.PageToken = resp.NextPageToken
+	}
+	after, err := c.conn.Status(ctx, submitted.ID)
+	if err != nil {
+		return err
+	}
+	var found *sdk.JobStatus
+	for i, st := range listed {
+		switch st.ID {
+		case ghost:
+			return fmt.Errorf("JobStates listed %q, an id the platform does not have", ghost)
+		case submitted.ID:
+			found = &listed[i]
+		}
+	}
+	switch {
+	case found == nil && !mustList:
+		return nil
+	case found == nil:
+		return fmt.Errorf("JobStates did not list job %s, which Status reports %s", submitted.ID, after.State)
+	case found.State != before.State && found.State != after.State:
+		return fmt.Errorf("JobStates says job %s is %s; Status says %s", submitted.ID, found.State, after.State)
+	case found.Terminal != found.State.Terminal():
+		return fmt.Errorf("JobStates says job %s is %s with terminal=%v", submitted.ID, found.State, found.Terminal)
+	case found.RawState != before.RawState && found.RawState != after.RawState:
+		return fmt.Errorf("JobStates gives job %s the raw state %q; Status gives %q", submitted.ID, found.RawState, after.RawState)
+	}
+	return nil
+}
+
+// lookupPages bounds how many pages of a listing a check reads.
+const lookupPages = 1000
 
 func waitTerminal(ctx context.Context, p sdk.Platform, id string) error {
 	deadline := time.Now().Add(2 * time.Minute)

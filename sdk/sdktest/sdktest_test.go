@@ -45,6 +45,7 @@ func TestSuite(t *testing.T) {
 		{"duplicate", "idempotent submit", "same idempotency key started job"},
 		{"stubborn", "context cancellation", "after its context ended"},
 		{"files-unserved", "capabilities", "files is declared but not served"},
+		{"states-stale", "job states", "JobStates says job 1 is queued; Status says running"},
 		{"orphan", "clean shutdown", "outlived it"},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/neural-dsl/neural-host/host/internal/jobspec"
+	"github.com/neural-dsl/neural-host/host/internal/jobstate"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
@@ -288,7 +289,7 @@ func jobSubmit(c *cli.Context) error {
 	if s.out.Format == output.Table {
 		fmt.Fprintf(s.errw, "Submitted %s\n", ref)
 	}
-	return waitFor(c.Context, s, []sdk.JobRef{ref}, 0, time.Second, follow)
+	return waitFor(c.Context, s, stateJobsOf([]sdk.JobRef{ref}), 0, time.Second, follow)
 }
 
 // submitWithRetry retries transient failures with the same idempotency key,
@@ -488,12 +489,16 @@ func jobWait(c *cli.Context) error {
 	if c.Duration("poll-interval") <= 0 {
 		return usageError("--poll-interval must be positive")
 	}
-	return waitFor(c.Context, s, rs, c.Duration("timeout"), c.Duration("poll-interval"), c.Bool("follow"))
+	return waitFor(c.Context, s, stateJobsOf(rs), c.Duration("timeout"), c.Duration("poll-interval"), c.Bool("follow"))
 }
 
 // waitFor polls until every job is terminal, with exponential backoff and
 // jitter, and turns the outcome into the documented exit code.
-func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, timeout, interval time.Duration, follow bool) error {
+func waitFor(ctx context.Context, s *session, jobs []jobstate.Job, timeout, interval time.Duration, follow bool) error {
+	rs := make([]sdk.JobRef, len(jobs))
+	for i, j := range jobs {
+		rs[i] = j.Ref()
+	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -523,31 +528,31 @@ func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, timeout, interval
 	}
 	const maxInterval = 30 * time.Second
 	for {
-		for _, r := range rs {
-			if _, done := final[r]; done {
-				continue
+		var pending []jobstate.Job
+		for _, j := range jobs {
+			if _, done := final[j.Ref()]; !done {
+				pending = append(pending, j)
 			}
-			conn, err := s.mgr.Get(ctx, r.Platform)
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			var st sdk.JobStatus
-			if err == nil {
-				st, err = conn.Status(ctx, r.ID)
-			}
+		}
+		res := refreshStates(ctx, s, pending)
+		for _, p := range output.SortedKeys(res.Failed) {
+			switch err := res.Failed[p]; {
 			// The wait's own deadline, whether it passed while the plugin
 			// started or during a call, is a timeout (exit 6).
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
 				return timedOut()
-			}
-			if errors.Is(err, sdk.ErrRateLimited) {
+			case errors.Is(err, sdk.ErrRateLimited):
 				interval = min(interval*2, maxInterval)
-				continue
-			}
-			if err != nil {
+			default:
 				return err
 			}
-			if st.Terminal {
+		}
+		for _, j := range pending {
+			r := j.Ref()
+			if err, gone := res.NotFound[r]; gone {
+				return err
+			}
+			if st, ok := res.Statuses[r]; ok && st.Terminal {
 				final[r] = st
 				if s.out.Format == output.Table {
 					fmt.Fprintf(s.out.Out, "%s: %s", output.Escape(r.String()), s.out.State(st.State))

@@ -5,7 +5,8 @@
 // named neural-plugin-X are platform X. $TESTPLUGIN_PRICES is a directory
 // whose X.csv is platform X's price catalog; $TESTPLUGIN_CALLS is a file
 // each Submit is recorded in; $TESTPLUGIN_STARTED is a file created as the
-// binary starts.
+// binary starts. It has the job states capability; mode states-stale makes
+// it report wrong states.
 package main
 
 import (
@@ -164,6 +165,24 @@ func (p *platform) Cancel(ctx context.Context, id string) (sdk.JobStatus, error)
 
 func (p *platform) List(context.Context, sdk.ListRequest) (sdk.ListResponse, error) {
 	return sdk.ListResponse{}, nil
+}
+
+// JobStates lists the wanted jobs in one page; in mode states-stale it
+// reports every job queued, whatever its state.
+func (p *platform) JobStates(_ context.Context, req sdk.JobStatesRequest) (sdk.JobStatesResponse, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var resp sdk.JobStatesResponse
+	for _, id := range req.IDs {
+		if j, ok := p.jobs[id]; ok {
+			st := *j
+			if mode == "states-stale" {
+				st.State, st.RawState, st.Terminal = sdk.StateQueued, "QUEUED", false
+			}
+			resp.Jobs = append(resp.Jobs, st)
+		}
+	}
+	return resp, nil
 }
 
 // withFiles declares files but does not serve them.
