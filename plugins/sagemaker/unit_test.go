@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -41,6 +43,25 @@ func TestJobName(t *testing.T) {
 	}
 	if a, b := jobName(sdk.JobSpec{Name: "x"}), jobName(sdk.JobSpec{Name: "x"}); a == b {
 		t.Errorf("without a key two names are equal: %q", a)
+	}
+}
+
+func TestSubmittedWith(t *testing.T) {
+	old := sha256.Sum256([]byte("k1"))
+	tests := []struct {
+		name, tag, key string
+		want           bool
+	}{
+		{"this version's tag", keyHash("k1"), "k1", true},
+		{"0.1.0's unprefixed tag", hex.EncodeToString(old[:16]), "k1", true},
+		{"another key's tag", keyHash("k2"), "k1", false},
+		{"no tag", "", "k1", false},
+		{"no key", keyHash(""), "", false},
+	}
+	for _, tt := range tests {
+		if got := submittedWith(tt.tag, tt.key); got != tt.want {
+			t.Errorf("%s: submittedWith(%q, %q) = %v, want %v", tt.name, tt.tag, tt.key, got, tt.want)
+		}
 	}
 }
 
