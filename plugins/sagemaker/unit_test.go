@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 func TestJobName(t *testing.T) {
@@ -61,6 +63,30 @@ func TestSubmittedWith(t *testing.T) {
 	for _, tt := range tests {
 		if got := submittedWith(tt.tag, tt.key); got != tt.want {
 			t.Errorf("%s: submittedWith(%q, %q) = %v, want %v", tt.name, tt.tag, tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestStateTablesCoverTheEnums(t *testing.T) {
+	sdktest.CheckStateTable(t, jobStatuses, types.TrainingJobStatus("").Values())
+	sdktest.CheckStateTable(t, inProgressStates, types.SecondaryStatus("").Values())
+}
+
+func TestStatusesOf(t *testing.T) {
+	tests := []struct {
+		state sdk.State
+		want  []types.TrainingJobStatus
+	}{
+		{sdk.StateQueued, []types.TrainingJobStatus{types.TrainingJobStatusInProgress}},
+		{sdk.StateRunning, []types.TrainingJobStatus{types.TrainingJobStatusInProgress}},
+		{sdk.StateSucceeded, []types.TrainingJobStatus{types.TrainingJobStatusCompleted}},
+		{sdk.StateCancelled, []types.TrainingJobStatus{types.TrainingJobStatusStopped}},
+		{sdk.StateFailed, []types.TrainingJobStatus{types.TrainingJobStatusFailed, types.TrainingJobStatusStopped}},
+		{sdk.StateStopping, []types.TrainingJobStatus{types.TrainingJobStatusStopping, types.TrainingJobStatusInProgress}},
+	}
+	for _, tt := range tests {
+		if got := statusesOf(tt.state); !slices.Equal(got, tt.want) {
+			t.Errorf("statusesOf(%s) = %v, want %v", tt.state, got, tt.want)
 		}
 	}
 }
