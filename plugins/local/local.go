@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -141,13 +139,7 @@ func (p *Platform) CheckAuth(context.Context) (sdk.AuthInfo, error) {
 // jobID derives the id from the idempotency key, so that a retried submit
 // finds the job the first attempt made.
 func jobID(key string) string {
-	if key == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		return hex.EncodeToString(b[:])
-	}
-	sum := sha256.Sum256([]byte("local:" + key))
-	return hex.EncodeToString(sum[:8])
+	return idempotency.Token("local", key, 8)
 }
 
 // check validates what the local platform adds to sdk.JobSpec.Validate.

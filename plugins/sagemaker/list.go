@@ -10,16 +10,6 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
-// listStatus is the one TrainingJobStatus each of these sdk states comes
-// from, which lets List filter on SageMaker's side.
-var listStatus = map[sdk.State]types.TrainingJobStatus{
-	sdk.StateQueued:    types.TrainingJobStatusInProgress,
-	sdk.StateStarting:  types.TrainingJobStatusInProgress,
-	sdk.StateRunning:   types.TrainingJobStatusInProgress,
-	sdk.StateSucceeded: types.TrainingJobStatusCompleted,
-	sdk.StateCancelled: types.TrainingJobStatusStopped,
-}
-
 var nameContainsPattern = regexp.MustCompile(`^[a-zA-Z0-9\-]+$`)
 
 // List filters on SageMaker's side by status, name and creation time where
@@ -88,15 +78,16 @@ func summaryStatus(s types.TrainingJobSummary, region string) sdk.JobStatus {
 }
 
 // oneStatus is the TrainingJobStatus all of states come from, if there is
-// exactly one.
+// exactly one, which lets List filter on SageMaker's side. An unknown state
+// can come from a status newer than the plugin, so it is never filtered.
 func oneStatus(states []sdk.State) (types.TrainingJobStatus, bool) {
 	var status types.TrainingJobStatus
 	for _, st := range states {
-		s, ok := listStatus[st]
-		if !ok || (status != "" && s != status) {
+		from := statusesOf(st)
+		if st == sdk.StateUnknown || len(from) != 1 || (status != "" && from[0] != status) {
 			return "", false
 		}
-		status = s
+		status = from[0]
 	}
 	return status, status != ""
 }
