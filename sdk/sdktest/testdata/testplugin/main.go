@@ -2,7 +2,8 @@
 // conformance suite and the host: it runs each job as a child process in
 // the job's workdir and keeps jobs in memory. $TESTPLUGIN_MODE makes it
 // break one rule of the contract; empty keeps every rule. Its one setting,
-// token (secret, $TESTPLUGIN_TOKEN), is not checked. $TESTPLUGIN_VERSION sets
+// token (secret, $TESTPLUGIN_TOKEN), is not checked. With $TESTPLUGIN_LOG
+// set, Configure writes a plain line to stderr and logs a warning. $TESTPLUGIN_VERSION sets
 // the version it reports. Its name comes from its file name, so copies
 // named neural-plugin-X are platform X. $TESTPLUGIN_PRICES is a directory
 // whose X.csv is platform X's price catalog; $TESTPLUGIN_CALLS is a file
@@ -28,6 +29,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
+	"github.com/neural-dsl/neural-host/sdk/pluginlog"
 	"github.com/neural-dsl/neural-host/sdk/prices"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 	"google.golang.org/grpc"
@@ -86,6 +88,11 @@ func (p *platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow,
 }
 
 func (p *platform) Configure(_ context.Context, cfg sdk.Config) error {
+	if os.Getenv("TESTPLUGIN_LOG") != "" {
+		// What plugin code writes: a plain line and a logger's entry.
+		fmt.Fprintln(os.Stderr, "a plain stderr line")
+		pluginlog.Logger().Warn("a warning", "job", "j1")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.token = cfg["token"]
