@@ -2,7 +2,7 @@
 // host as JSON on the plugin's stderr, which the host files, level and
 // fields intact, in the plugin's log ($XDG_STATE_HOME/neural/logs/NAME.log,
 // secrets redacted); the level is $NEURAL_PLUGIN_LOG_LEVEL (trace, debug,
-// info, warn, error; default info), which `neural-host --debug` raises.
+// info, warn, error; default info), which the host sets from its --log-level.
 //
 //	log := pluginlog.Logger()
 //	log.Info("job created", "job", id, "region", region)
