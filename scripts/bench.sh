@@ -39,4 +39,11 @@ awk '
       printf "job submit, %.0f MiB work dir (%.0f MiB of data, the rest holes):\n", metric["BenchmarkSubmitBundle", "workdir-MiB"], metric["BenchmarkSubmitBundle", "data-MiB"]
       printf "  peak RSS: plugin %.0f MiB, host %.0f MiB; the job'"'"'s copy takes %.0f MiB of disk\n", metric["BenchmarkSubmitBundle", "plugin-peak-MiB"], metric["BenchmarkSubmitBundle", "host-peak-MiB"], metric["BenchmarkSubmitBundle", "copy-disk-MiB"]
     }
+    if (ns["BenchmarkJobListStates"] != "") {
+      s = "BenchmarkJobListStates"
+      printf "job list, 1000 running jobs of one platform, 20 ms a call:\n"
+      printf "  through the listing, 100 a page: %4d platform calls, %5.0f ms  (goal: calls <= 1000/100 + 1)\n", metric[s, "calls/paged"], best[s, "ms/paged"]
+      printf "  per job, 16 at a time:           %4d platform calls, %5.0f ms\n", metric[s, "calls/per-job"], best[s, "ms/per-job"]
+      printf "  speed-up: %.2fx for the whole command (goal >= 10x); %.2fx net of the %.0f ms it takes with calls that take no time\n", metric[s, "speedup"], metric[s, "speedup/net"], best[s, "ms/floor"]
+    }
   }' <<<"$out"

@@ -27,6 +27,50 @@ type Platform interface {
 	List(ctx context.Context, req ListRequest) (ListResponse, error)
 }
 
+// JobStater is implemented by plugins whose platform lists jobs with their
+// states, so that the host can refresh many jobs with one platform call per
+// page of the listing instead of one Status call per job.
+//
+// The host calls it with the ids it wants and follows NextPageToken until
+// every wanted job has been seen or the listing ends. A wanted job absent
+// from every page is asked for with Status, so a plugin may leave out jobs
+// its listing does not show (say, one of active jobs only leaves out ended
+// ones) or cannot describe as Status would (one whose failure reason only a
+// per-job call returns), and must not answer ErrNotFound for ids it did not
+// see. It must list a job that is running. A plugin whose platform has no
+// list call does not implement it.
+type JobStater interface {
+	JobStates(ctx context.Context, req JobStatesRequest) (JobStatesResponse, error)
+}
+
+// JobStatesRequest asks for the states of the jobs with IDs. Labels and
+// CreatedAfter are hints for filtering the platform's listing: a plugin may
+// use any of them its platform can filter on and ignore the rest.
+type JobStatesRequest struct {
+	IDs []string
+	// Labels are carried, as submitted, by every wanted job; nil when they
+	// share none.
+	Labels map[string]string
+	// CreatedAfter is no later than the creation of any wanted job; zero
+	// when unknown.
+	CreatedAfter time.Time
+	// PageSize is the most jobs the platform should list in one call; zero
+	// lets the plugin choose, normally its platform's largest page.
+	PageSize  int
+	PageToken string
+}
+
+// JobStatesResponse is what one page of the platform's listing says about
+// the wanted jobs.
+type JobStatesResponse struct {
+	// Jobs are wanted jobs found on this page, with the ID, State, RawState
+	// and Terminal that Status would report; fields the listing does not
+	// carry may be empty.
+	Jobs []JobStatus
+	// NextPageToken continues the listing; empty on its last page.
+	NextPageToken string
+}
+
 // FileTransfer is implemented by plugins that move files to and from the
 // platform's storage. Implementations stream: memory use must not grow with
 // file size.

@@ -423,6 +423,7 @@ type Capabilities struct {
 	Usage     bool
 	Prices    bool
 	Plan      bool
+	JobStates bool
 }
 
 // ConfigField describes one setting of a plugin.

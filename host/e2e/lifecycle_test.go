@@ -69,3 +69,49 @@ func TestReattachToDebugPlugin(t *testing.T) {
 		t.Error("the host stopped a plugin it only attached to")
 	}
 }
+
+// The local plugin starts each job's supervisor from its own running
+// binary, not from the file at its path: a binary swapped in after the
+// plugin was verified and started never runs.
+func TestSupervisorRunsTheStartedBinary(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(e.root, "neural-plugin-local")
+	copyFile(t, filepath.Join(binDir, "neural-plugin-local"), path)
+	plugin := exec.Command(path)
+	plugin.Env = append(e.environ(), "NEURAL_PLUGIN_DEBUG=1")
+	lines, _ := startLines(t, plugin)
+	t.Cleanup(func() { plugin.Process.Signal(syscall.SIGTERM); plugin.Wait() })
+	var reattach string
+	for reattach == "" {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(lines.next()), "export NEURAL_REATTACH_PLUGINS='"); ok {
+			reattach = strings.TrimSuffix(v, "'")
+		}
+	}
+	marker := filepath.Join(e.root, "impostor-ran")
+	impostor := path + ".new"
+	if err := os.WriteFile(impostor, []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(impostor, path); err != nil {
+		t.Fatal(err)
+	}
+	e.extra = append(e.extra, "NEURAL_REATTACH_PLUGINS="+reattach)
+	j := e.submit(e.writeSpec("kind: command\ncommand: [\"true\"]\n", map[string]string{}))
+	if r := e.run("job", "wait", j.Ref, "--timeout", "60s", "--poll-interval", "20ms"); r.code != 0 {
+		t.Errorf("job wait: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the binary swapped in at the plugin's path ran as a job supervisor")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,34 +1,45 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestThirdPartyPlugin writes a plugin with the scaffold in a module of its
-// own, outside this one, builds it against the SDK, installs it, runs a job
-// on it and runs its conformance test: what a third party would do.
+// TestThirdPartyPlugin writes a plugin with the scaffold into a directory
+// outside this repository, without --sdk-path, then follows its README:
+// make build, make test (the conformance suite) and make install, runs a
+// job on the installed plugin and checks it against the conformance suite
+// as neural-host runs it: what a third party would do.
 func TestThirdPartyPlugin(t *testing.T) {
 	e := newEnv(t)
 	root, _ := filepath.Abs("../..")
 	dir := filepath.Join(e.root, "acme")
-	e.ok("plugins", "new", "acme", "--dir", dir, "--module", "example.com/acme", "--sdk-path", root)
-	gocmd := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("go", args...)
-		cmd.Dir = dir
+	if strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		t.Fatalf("%s is inside the repository %s", dir, root)
+	}
+	e.ok("plugins", "new", "acme", "--dir", dir, "--module", "example.com/acme")
+	if _, err := os.Stat(filepath.Join(dir, "go.sum")); err != nil {
+		t.Fatalf("the scaffold ships no go.sum: %v", err)
+	}
+	e.extra = append(e.extra, "ACME_STATE_DIR="+filepath.Join(e.root, "acme-jobs"))
+	for _, target := range []string{"build", "test", "install"} {
+		cmd := exec.Command("make", target)
+		cmd.Dir, cmd.Env = dir, e.environ()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %v: %v\n%s", args, err, out)
+			t.Fatalf("make %s: %v\n%s", target, err, out)
 		}
 	}
-	gocmd("mod", "tidy")
-	gocmd("vet", "./...")
-	gocmd("build", "-o", "neural-plugin-acme", ".")
-	e.extra = append(e.extra, "ACME_STATE_DIR="+filepath.Join(e.root, "acme-jobs"))
-	if got := e.install(filepath.Join(dir, "neural-plugin-acme")); got.Name != "acme" || got.Version != "0.1.0" {
-		t.Fatalf("install: %+v", got)
+	var list []struct{ Name, Version string }
+	e.json(&list, "plugins", "list", "-o", "json")
+	found := false
+	for _, p := range list {
+		found = found || (p.Name == "acme" && p.Version == "0.1.0")
+	}
+	if !found {
+		t.Fatalf("make install did not install acme 0.1.0 into the host that wrote it: %+v", list)
 	}
 	spec := e.writeSpec("kind: command\ncommand: [sh, -c, 'echo hello from acme']\n", map[string]string{})
 	var j job
@@ -40,5 +51,19 @@ func TestThirdPartyPlugin(t *testing.T) {
 	if out := e.ok("plugins", "conformance", filepath.Join(dir, "neural-plugin-acme")); strings.Contains(out, "FAIL") {
 		t.Errorf("conformance:\n%s", out)
 	}
-	gocmd("test", "./...")
+}
+
+// TestScaffoldNamesTheSDK checks that plugins new, given no neural-host
+// checkout it can use, says exactly how to name one and writes nothing.
+func TestScaffoldNamesTheSDK(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.root, "acme")
+	e.extra = append(e.extra, "NEURAL_SDK_PATH="+e.root)
+	r := e.run("plugins", "new", "acme", "--dir", dir)
+	if r.code != 2 || !strings.Contains(r.stderr, "NEURAL_SDK_PATH") || !strings.Contains(r.stderr, "is not a neural-host checkout") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s was written: %v", dir, err)
+	}
 }

@@ -16,7 +16,10 @@ import (
 
 // workspace holds the SDK service clients of one configured workspace.
 type workspace struct {
-	cfg     *config.Config
+	cfg *config.Config
+	// api sends requests the service clients do not offer as such, such as
+	// one page of a listing the SDK would follow to its end.
+	api     *client.DatabricksClient
 	jobs    *jobs.JobsAPI
 	dbfs    *files.DbfsAPI
 	files   *files.FilesAPI
@@ -76,7 +79,7 @@ func (p *Platform) client() (*workspace, error) {
 	if err != nil {
 		return nil, p.cfg.authError(err)
 	}
-	p.api = &workspace{cfg: cfg, jobs: jobs.NewJobs(c), dbfs: files.NewDbfs(c), files: files.NewFiles(c),
+	p.api = &workspace{cfg: cfg, api: c, jobs: jobs.NewJobs(c), dbfs: files.NewDbfs(c), files: files.NewFiles(c),
 		serving: serving.NewServingEndpoints(c), me: iam.NewCurrentUser(c)}
 	return p.api, nil
 }

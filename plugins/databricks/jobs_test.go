@@ -18,6 +18,7 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
 	"github.com/neural-dsl/neural-host/sdk/runner"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 // trainPy is a job that writes metrics and an artifact to NEURAL_OUTPUT_DIR.
@@ -405,6 +406,17 @@ func TestFailedAndTimedOutJobs(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStateTablesCoverTheEnums(t *testing.T) {
+	var v2 jobs.RunLifecycleStateV2State
+	var code jobs.TerminationCodeCode
+	var lc jobs.RunLifeCycleState
+	var result jobs.RunResultState
+	sdktest.CheckStateTable(t, lifecycleStates, v2.Values())
+	sdktest.CheckStateTable(t, terminationCodes, code.Values())
+	sdktest.CheckStateTable(t, lifeCycleStates, lc.Values())
+	sdktest.CheckStateTable(t, resultStates, result.Values())
 }
 
 // TestEveryTerminalStateIsTerminal walks every state the Jobs API defines.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +10,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/compute"
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"github.com/neural-dsl/neural-host/sdk/prices"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
@@ -33,13 +32,7 @@ const (
 
 // runKey names a submission: derived from the idempotency key, so that a
 // retried submit names the same output directory and idempotency token.
-func runKey(spec sdk.JobSpec, random func() string) string {
-	if spec.IdempotencyKey == "" {
-		return random()
-	}
-	sum := sha256.Sum256([]byte("databricks:" + spec.IdempotencyKey))
-	return hex.EncodeToString(sum[:12])
-}
+func runKey(spec sdk.JobSpec) string { return idempotency.Token("databricks", spec.IdempotencyKey, 12) }
 
 // jobPlan is everything Submit does for one spec, decided before anything
 // is sent.

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/logtail"
 )
 
 // A log cursor names its source and a position in it:
@@ -21,9 +20,6 @@ const (
 	sourceOutput = "o"
 	sourceDriver = "d"
 )
-
-// maxLine bounds one log entry; longer lines are split.
-const maxLine = 64 << 10
 
 // truncatedNotice precedes output that Databricks cut to its last 5 MB.
 const truncatedNotice = "[databricks kept only the last 5 MB of this task's output; earlier lines were dropped]"
@@ -76,113 +72,99 @@ func (p *Platform) Logs(ctx context.Context, req sdk.LogsRequest, fn sdk.LogFunc
 	if err != nil {
 		return err
 	}
-	s := p.settings()
-	for {
+	var task *jobs.RunTask
+	ended := false
+	terminal := func(ctx context.Context) (bool, error) {
 		r, err := p.getRun(ctx, ws, n)
 		if err != nil {
-			return err
+			return false, err
 		}
 		st, _, _ := runState(r.Status, r.State)
-		task := ourTask(r.Tasks)
-		target, delivered := logTarget(task)
+		task, ended = ourTask(r.Tasks), st.Terminal()
 		if src == "" {
 			src = sourceOutput
 			if req.Follow && task != nil && task.NewCluster != nil && task.NewCluster.ClusterLogConf != nil {
 				src = sourceDriver
 			}
 		}
-		if src == sourceDriver {
-			if delivered {
-				if pos, err = p.sendDriverLog(ctx, ws, target, pos, st.Terminal(), fn); err != nil {
-					return err
-				}
-			}
-			if st.Terminal() {
-				if pos > 0 {
-					return nil
-				}
-				// Nothing was delivered: the task output has it all.
-				src = sourceOutput
-			}
-		}
-		if src == sourceOutput && (st.Terminal() || !req.Follow) {
-			return p.sendOutput(ctx, ws, task, pos, fn)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(s.pollInterval):
-		}
+		return ended, nil
 	}
+	pass := func(ctx context.Context, _ bool) (bool, error) {
+		before := pos
+		var err error
+		if src == sourceDriver {
+			if target, delivered := logTarget(task); delivered {
+				pos, err = p.sendDriverLog(ctx, ws, target, pos, ended, fn)
+				if err != nil || pos != before {
+					return pos != before, err
+				}
+			}
+			if !ended || pos > 0 {
+				return false, nil
+			}
+			// Nothing was delivered: the task output has it all.
+			src = sourceOutput
+		}
+		// The task output is complete only once the run has ended.
+		if !ended && req.Follow {
+			return false, nil
+		}
+		pos, err = p.sendOutput(ctx, ws, task, pos, fn)
+		return pos != before, err
+	}
+	return logtail.Loop{Follow: req.Follow, Interval: p.settings().pollInterval, Terminal: terminal, Pass: pass}.Run(ctx)
 }
 
-// sendOutput sends the task output from line skip on.
-func (p *Platform) sendOutput(ctx context.Context, ws *workspace, task *jobs.RunTask, skip int64, fn sdk.LogFunc) error {
+// sendOutput sends the task output from line skip on, and returns the
+// number of lines sent or skipped.
+func (p *Platform) sendOutput(ctx context.Context, ws *workspace, task *jobs.RunTask, skip int64, fn sdk.LogFunc) (int64, error) {
 	if task == nil || task.RunId == 0 {
-		return nil
+		return skip, nil
 	}
 	out, err := ws.jobs.GetRunOutput(ctx, jobs.GetRunOutputRequest{RunId: task.RunId})
 	if notFound(err) {
-		return nil
+		return skip, nil
 	}
 	if err != nil {
-		return p.settings().wrap(err, fmt.Sprintf("output of task run %d", task.RunId))
+		return skip, p.settings().wrap(err, fmt.Sprintf("output of task run %d", task.RunId))
 	}
 	text := strings.TrimSuffix(out.Logs, "\n")
 	if text == "" {
-		return nil
+		return skip, nil
 	}
 	if out.LogsTruncated && skip == 0 {
 		if err := fn(sdk.LogEntry{Source: "output", Line: truncatedNotice, Cursor: sourceOutput + ":0", Truncated: true}); err != nil {
-			return err
+			return skip, err
 		}
 	}
+	pos := skip
 	for i, line := range strings.Split(text, "\n") {
 		if int64(i) < skip {
 			continue
 		}
 		if err := fn(sdk.LogEntry{Source: "output", Line: strings.TrimSuffix(line, "\r"), Cursor: sourceOutput + ":" + strconv.Itoa(i+1)}); err != nil {
-			return err
+			return pos, err
 		}
+		pos = int64(i + 1)
 	}
-	return nil
+	return pos, nil
 }
 
 // sendDriverLog sends the complete lines of the delivered driver log after
 // byte pos, and a trailing partial line too when final. It returns the new
 // position.
 func (p *Platform) sendDriverLog(ctx context.Context, ws *workspace, target location, pos int64, final bool, fn sdk.LogFunc) (int64, error) {
-	for {
-		chunk, err := ws.readFrom(ctx, target, pos, blockSize)
+	tail := logtail.Tailer{Block: blockSize, ReadAt: func(ctx context.Context, off int64, n int) ([]byte, error) {
+		chunk, err := ws.readFrom(ctx, target, off, int64(n))
 		if notFound(err) {
-			return pos, nil
+			return nil, nil
 		}
 		if err != nil {
-			return pos, p.settings().wrap(err, "reading the driver log "+target.String())
+			return nil, p.settings().wrap(err, "reading the driver log "+target.String())
 		}
-		rest := chunk
-		for len(rest) > 0 {
-			i := bytes.IndexByte(rest, '\n')
-			var line []byte
-			switch {
-			case i >= 0 && i <= maxLine:
-				line, rest = rest[:i], rest[i+1:]
-				pos += int64(i + 1)
-			case i < 0 && len(rest) <= maxLine && !(final && len(chunk) < blockSize):
-				// A partial line: wait for the rest of it.
-				rest = nil
-				continue
-			default:
-				k := min(len(rest), maxLine)
-				line, rest = rest[:k], rest[k:]
-				pos += int64(k)
-			}
-			if err := fn(sdk.LogEntry{Source: "driver", Line: strings.TrimSuffix(string(line), "\r"), Cursor: sourceDriver + ":" + strconv.FormatInt(pos, 10)}); err != nil {
-				return pos, err
-			}
-		}
-		if len(chunk) < blockSize {
-			return pos, nil
-		}
-	}
+		return chunk, nil
+	}}
+	return tail.Tail(ctx, pos, final, func(line string, next int64) error {
+		return fn(sdk.LogEntry{Source: "driver", Line: line, Cursor: sourceDriver + ":" + strconv.FormatInt(next, 10)})
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/statemap"
 )
 
 // runState maps a run's state onto the unified states. The current form,
@@ -13,21 +14,13 @@ func runState(status *jobs.RunStatus, state *jobs.RunState) (sdk.State, string, 
 	if status != nil && status.State != "" {
 		raw := string(status.State)
 		var reason string
-		var st sdk.State
+		st := lifecycleStates.State(status.State)
 		switch status.State {
 		case jobs.RunLifecycleStateV2StateQueued, jobs.RunLifecycleStateV2StateBlocked, jobs.RunLifecycleStateV2StateWaiting:
-			st = sdk.StateQueued
 			if q := status.QueueDetails; q != nil {
 				reason = q.Message
 			}
-		case jobs.RunLifecycleStateV2StatePending:
-			st = sdk.StateStarting
-		case jobs.RunLifecycleStateV2StateRunning:
-			st = sdk.StateRunning
-		case jobs.RunLifecycleStateV2StateTerminating:
-			st = sdk.StateStopping
 		case jobs.RunLifecycleStateV2StateTerminated:
-			st = sdk.StateUnknown
 			if td := status.TerminationDetails; td != nil {
 				raw += ":" + string(td.Code)
 				reason = td.Message
@@ -39,8 +32,6 @@ func runState(status *jobs.RunStatus, state *jobs.RunState) (sdk.State, string, 
 					st = old
 				}
 			}
-		default:
-			st = sdk.StateUnknown
 		}
 		if reason == "" && state != nil {
 			reason = state.StateMessage
@@ -56,26 +47,52 @@ func runState(status *jobs.RunStatus, state *jobs.RunState) (sdk.State, string, 
 	return lifeCycleState(state)
 }
 
+// lifecycleStates maps status.state; a terminated run's state comes from
+// its termination details.
+var lifecycleStates = statemap.New(map[jobs.RunLifecycleStateV2State]sdk.State{
+	jobs.RunLifecycleStateV2StateQueued:      sdk.StateQueued,
+	jobs.RunLifecycleStateV2StateBlocked:     sdk.StateQueued,
+	jobs.RunLifecycleStateV2StateWaiting:     sdk.StateQueued,
+	jobs.RunLifecycleStateV2StatePending:     sdk.StateStarting,
+	jobs.RunLifecycleStateV2StateRunning:     sdk.StateRunning,
+	jobs.RunLifecycleStateV2StateTerminating: sdk.StateStopping,
+	jobs.RunLifecycleStateV2StateTerminated:  sdk.StateUnknown,
+})
+
+// terminationCodes maps how a terminated run ended.
+var terminationCodes = statemap.New(map[jobs.TerminationCodeCode]sdk.State{
+	jobs.TerminationCodeCodeSuccess:                     sdk.StateSucceeded,
+	jobs.TerminationCodeCodeCanceled:                    sdk.StateCancelled,
+	jobs.TerminationCodeCodeUserCanceled:                sdk.StateCancelled,
+	jobs.TerminationCodeCodeSkipped:                     sdk.StateCancelled,
+	jobs.TerminationCodeCodeDisabled:                    sdk.StateCancelled,
+	jobs.TerminationCodeCodeSuccessWithFailures:         sdk.StateFailed,
+	jobs.TerminationCodeCodeBreakingChange:              sdk.StateFailed,
+	jobs.TerminationCodeCodeBudgetPolicyLimitExceeded:   sdk.StateFailed,
+	jobs.TerminationCodeCodeCloudFailure:                sdk.StateFailed,
+	jobs.TerminationCodeCodeClusterError:                sdk.StateFailed,
+	jobs.TerminationCodeCodeClusterRequestLimitExceeded: sdk.StateFailed,
+	jobs.TerminationCodeCodeDriverError:                 sdk.StateFailed,
+	jobs.TerminationCodeCodeFeatureDisabled:             sdk.StateFailed,
+	jobs.TerminationCodeCodeInternalError:               sdk.StateFailed,
+	jobs.TerminationCodeCodeInvalidClusterRequest:       sdk.StateFailed,
+	jobs.TerminationCodeCodeInvalidRunConfiguration:     sdk.StateFailed,
+	jobs.TerminationCodeCodeLibraryInstallationError:    sdk.StateFailed,
+	jobs.TerminationCodeCodeMaxConcurrentRunsExceeded:   sdk.StateFailed,
+	jobs.TerminationCodeCodeMaxJobQueueSizeExceeded:     sdk.StateFailed,
+	jobs.TerminationCodeCodeMaxSparkContextsExceeded:    sdk.StateFailed,
+	jobs.TerminationCodeCodeRepositoryCheckoutFailed:    sdk.StateFailed,
+	jobs.TerminationCodeCodeResourceNotFound:            sdk.StateFailed,
+	jobs.TerminationCodeCodeRunExecutionError:           sdk.StateFailed,
+	jobs.TerminationCodeCodeStorageAccessError:          sdk.StateFailed,
+	jobs.TerminationCodeCodeUnauthorizedError:           sdk.StateFailed,
+	jobs.TerminationCodeCodeWorkspaceRunLimitExceeded:   sdk.StateFailed,
+})
+
 // terminationState maps how a terminated run ended.
 func terminationState(td *jobs.TerminationDetails) sdk.State {
-	switch td.Code {
-	case jobs.TerminationCodeCodeSuccess:
-		return sdk.StateSucceeded
-	case jobs.TerminationCodeCodeCanceled, jobs.TerminationCodeCodeUserCanceled, jobs.TerminationCodeCodeSkipped,
-		jobs.TerminationCodeCodeDisabled:
-		return sdk.StateCancelled
-	case jobs.TerminationCodeCodeSuccessWithFailures,
-		jobs.TerminationCodeCodeBreakingChange, jobs.TerminationCodeCodeBudgetPolicyLimitExceeded,
-		jobs.TerminationCodeCodeCloudFailure, jobs.TerminationCodeCodeClusterError,
-		jobs.TerminationCodeCodeClusterRequestLimitExceeded, jobs.TerminationCodeCodeDriverError,
-		jobs.TerminationCodeCodeFeatureDisabled, jobs.TerminationCodeCodeInternalError,
-		jobs.TerminationCodeCodeInvalidClusterRequest, jobs.TerminationCodeCodeInvalidRunConfiguration,
-		jobs.TerminationCodeCodeLibraryInstallationError, jobs.TerminationCodeCodeMaxConcurrentRunsExceeded,
-		jobs.TerminationCodeCodeMaxJobQueueSizeExceeded, jobs.TerminationCodeCodeMaxSparkContextsExceeded,
-		jobs.TerminationCodeCodeRepositoryCheckoutFailed, jobs.TerminationCodeCodeResourceNotFound,
-		jobs.TerminationCodeCodeRunExecutionError, jobs.TerminationCodeCodeStorageAccessError,
-		jobs.TerminationCodeCodeUnauthorizedError, jobs.TerminationCodeCodeWorkspaceRunLimitExceeded:
-		return sdk.StateFailed
+	if terminationCodes.Has(td.Code) {
+		return terminationCodes.State(td.Code)
 	}
 	// A code newer than this plugin: its type still says success or not.
 	switch td.Type {
@@ -87,6 +104,34 @@ func terminationState(td *jobs.TerminationDetails) sdk.State {
 	return sdk.StateUnknown
 }
 
+// lifeCycleStates maps the older life_cycle_state; a terminated run's
+// state comes from its result_state.
+var lifeCycleStates = statemap.New(map[jobs.RunLifeCycleState]sdk.State{
+	jobs.RunLifeCycleStateQueued:          sdk.StateQueued,
+	jobs.RunLifeCycleStateBlocked:         sdk.StateQueued,
+	jobs.RunLifeCycleStateWaitingForRetry: sdk.StateQueued,
+	jobs.RunLifeCycleStatePending:         sdk.StateStarting,
+	jobs.RunLifeCycleStateRunning:         sdk.StateRunning,
+	jobs.RunLifeCycleStateTerminating:     sdk.StateStopping,
+	jobs.RunLifeCycleStateSkipped:         sdk.StateCancelled,
+	jobs.RunLifeCycleStateInternalError:   sdk.StateFailed,
+	jobs.RunLifeCycleStateTerminated:      sdk.StateUnknown,
+})
+
+// resultStates maps the result_state of a terminated run.
+var resultStates = statemap.New(map[jobs.RunResultState]sdk.State{
+	jobs.RunResultStateSuccess:                      sdk.StateSucceeded,
+	jobs.RunResultStateFailed:                       sdk.StateFailed,
+	jobs.RunResultStateTimedout:                     sdk.StateFailed,
+	jobs.RunResultStateUpstreamFailed:               sdk.StateFailed,
+	jobs.RunResultStateMaximumConcurrentRunsReached: sdk.StateFailed,
+	jobs.RunResultStateSuccessWithFailures:          sdk.StateFailed,
+	jobs.RunResultStateCanceled:                     sdk.StateCancelled,
+	jobs.RunResultStateUpstreamCanceled:             sdk.StateCancelled,
+	jobs.RunResultStateExcluded:                     sdk.StateCancelled,
+	jobs.RunResultStateDisabled:                     sdk.StateCancelled,
+})
+
 // lifeCycleState maps the older life_cycle_state/result_state pair.
 func lifeCycleState(s *jobs.RunState) (sdk.State, string, string) {
 	raw := string(s.LifeCycleState)
@@ -94,30 +139,12 @@ func lifeCycleState(s *jobs.RunState) (sdk.State, string, string) {
 		raw += ":" + string(s.ResultState)
 	}
 	reason := s.StateMessage
-	switch s.LifeCycleState {
-	case jobs.RunLifeCycleStateQueued, jobs.RunLifeCycleStateBlocked, jobs.RunLifeCycleStateWaitingForRetry:
-		return sdk.StateQueued, raw, reason
-	case jobs.RunLifeCycleStatePending:
-		return sdk.StateStarting, raw, reason
-	case jobs.RunLifeCycleStateRunning:
-		return sdk.StateRunning, raw, reason
-	case jobs.RunLifeCycleStateTerminating:
-		return sdk.StateStopping, raw, reason
-	case jobs.RunLifeCycleStateSkipped:
-		return sdk.StateCancelled, raw, reason
-	case jobs.RunLifeCycleStateInternalError:
-		return sdk.StateFailed, raw, reason
-	case jobs.RunLifeCycleStateTerminated:
-		switch s.ResultState {
-		case jobs.RunResultStateSuccess:
-			return sdk.StateSucceeded, raw, ""
-		case jobs.RunResultStateFailed, jobs.RunResultStateTimedout, jobs.RunResultStateUpstreamFailed,
-			jobs.RunResultStateMaximumConcurrentRunsReached, jobs.RunResultStateSuccessWithFailures:
-			return sdk.StateFailed, raw, reason
-		case jobs.RunResultStateCanceled, jobs.RunResultStateUpstreamCanceled, jobs.RunResultStateExcluded,
-			jobs.RunResultStateDisabled:
-			return sdk.StateCancelled, raw, reason
-		}
+	st := lifeCycleStates.State(s.LifeCycleState)
+	if s.LifeCycleState == jobs.RunLifeCycleStateTerminated {
+		st = resultStates.State(s.ResultState)
 	}
-	return sdk.StateUnknown, raw, reason
+	if st == sdk.StateSucceeded {
+		reason = ""
+	}
+	return st, raw, reason
 }

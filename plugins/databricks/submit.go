@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -26,12 +25,6 @@ var launcherScript []byte
 func launcherHash() string {
 	sum := sha256.Sum256(launcherScript)
 	return hex.EncodeToString(sum[:8])
-}
-
-func randomKey() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // bundleOptions refuses a bundle without the entrypoint, and adds the DSL
@@ -74,7 +67,7 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 			return sdk.Plan{}, err
 		}
 	}
-	jp, err := p.planJob(spec, runKey(spec, randomKey), info.SHA256)
+	jp, err := p.planJob(spec, runKey(spec), info.SHA256)
 	if err != nil {
 		return sdk.Plan{}, err
 	}
@@ -152,7 +145,7 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 		}
 		sha = info.SHA256
 	}
-	jp, err := p.planJob(spec, runKey(spec, randomKey), sha)
+	jp, err := p.planJob(spec, runKey(spec), sha)
 	if err != nil {
 		return sdk.JobStatus{}, err
 	}

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -141,13 +139,7 @@ func (p *Platform) CheckAuth(context.Context) (sdk.AuthInfo, error) {
 // jobID derives the id from the idempotency key, so that a retried submit
 // finds the job the first attempt made.
 func jobID(key string) string {
-	if key == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		return hex.EncodeToString(b[:])
-	}
-	sum := sha256.Sum256([]byte("local:" + key))
-	return hex.EncodeToString(sum[:8])
+	return idempotency.Token("local", key, 8)
 }
 
 // check validates what the local platform adds to sdk.JobSpec.Validate.
@@ -345,6 +337,9 @@ func (p *Platform) startAndStatus(id string) (sdk.JobStatus, error) {
 	return p.status(id)
 }
 
+// runningBinary is Linux's name for the running program's own executable.
+const runningBinary = "/proc/self/exe"
+
 func (p *Platform) startSupervisor(dir string) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -360,6 +355,13 @@ func (p *Platform) startSupervisor(dir string) error {
 		id = rec.ID
 	}
 	cmd := exec.Command(self, superviseArg, dir)
+	// The supervisor runs the very bytes the host verified and started, not
+	// whatever the file at this plugin's path holds now: on Linux
+	// /proc/self/exe names the running binary's own inode (the forked child
+	// still has it as its executable when it calls exec).
+	if _, err := os.Stat(runningBinary); err == nil {
+		cmd.Path = runningBinary
+	}
 	cmd.Env = append(jobEnviron(), runner.EnvOutputDir+"="+filepath.Join(dir, outputDir), runner.EnvJobID+"="+id)
 	for _, kv := range strings.Split(string(env), "\x00") {
 		if kv != "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,10 +12,8 @@ import (
 	"time"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/logtail"
 )
-
-// maxLine bounds one log entry; longer lines are split.
-const maxLine = 64 << 10
 
 // pollInterval is how often a followed log is checked for new output.
 const pollInterval = 100 * time.Millisecond
@@ -35,78 +32,43 @@ func (p *Platform) Logs(ctx context.Context, req sdk.LogsRequest, fn sdk.LogFunc
 			return sdk.FieldError("cursor", fmt.Sprintf("%q is not a cursor of a local job", req.Cursor), "use a cursor printed with the logs, or omit it")
 		}
 	}
-	buf := make([]byte, maxLine)
-	for {
-		// Read the job's state before the file: output written before the
-		// job ended is then sure to be in this read.
-		terminal := true
-		if req.Follow {
+	tail := logtail.Tailer{ReadAt: fileReader(filepath.Join(dir, logFile))}
+	return logtail.Loop{
+		Follow:   req.Follow,
+		Interval: pollInterval,
+		Terminal: func(context.Context) (bool, error) {
 			st, err := p.status(req.ID)
-			if err != nil {
-				return err
-			}
-			terminal = st.Terminal
-		}
-		sent, err := sendLines(filepath.Join(dir, logFile), &offset, buf, terminal, fn)
-		if err != nil {
-			return err
-		}
-		if terminal && !sent {
-			return nil
-		}
-		if sent {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollInterval):
-		}
-	}
+			return st.Terminal, err
+		},
+		Pass: func(ctx context.Context, final bool) (bool, error) {
+			sent := false
+			var err error
+			offset, err = tail.Tail(ctx, offset, final, func(line string, next int64) error {
+				sent = true
+				return fn(sdk.LogEntry{Source: "output", Line: line, Cursor: strconv.FormatInt(next, 10)})
+			})
+			return sent, err
+		},
+	}.Run(ctx)
 }
 
-// sendLines sends the complete lines after *offset, and the trailing partial
-// line too when flush is set. It reports whether it sent anything.
-func sendLines(path string, offset *int64, buf []byte, flush bool, fn sdk.LogFunc) (bool, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sent := false
-	for {
-		n, err := f.ReadAt(buf, *offset)
+// fileReader reads the log file by offset; a job that has written nothing
+// yet may have none.
+func fileReader(path string) func(context.Context, int64, int) ([]byte, error) {
+	return func(_ context.Context, off int64, n int) ([]byte, error) {
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		buf := make([]byte, n)
+		k, err := f.ReadAt(buf, off)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return sent, err
+			return nil, err
 		}
-		chunk := buf[:n]
-		if n == 0 {
-			return sent, nil
-		}
-		for {
-			i := bytes.IndexByte(chunk, '\n')
-			if i < 0 {
-				break
-			}
-			*offset += int64(i + 1)
-			if err := fn(sdk.LogEntry{Source: "output", Line: string(chunk[:i]), Cursor: strconv.FormatInt(*offset, 10)}); err != nil {
-				return true, err
-			}
-			sent = true
-			chunk = chunk[i+1:]
-		}
-		if len(chunk) > 0 && (flush || n == len(buf) && len(chunk) == n) {
-			*offset += int64(len(chunk))
-			if err := fn(sdk.LogEntry{Source: "output", Line: string(chunk), Cursor: strconv.FormatInt(*offset, 10)}); err != nil {
-				return true, err
-			}
-			sent = true
-		}
-		if n < len(buf) {
-			return sent, nil
-		}
+		return buf[:k], nil
 	}
 }

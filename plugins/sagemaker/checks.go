@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 )
 
 var knownOptions = map[string]bool{"framework": true, "framework_version": true, "image": true, "max_wait": true, "subnets": true, "security_groups": true}
@@ -158,9 +159,18 @@ func jobTags(spec sdk.JobSpec) ([]types.Tag, error) {
 	return tags, nil
 }
 
-func keyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:16])
+// keyHash is the tag value that marks a job submitted with key.
+func keyHash(key string) string { return idempotency.Token("sagemaker", key, 16) }
+
+// submittedWith reports whether a job's key tag says it was submitted with
+// key. Version 0.1.0 tagged sha256(key) without the platform prefix;
+// their jobs still match, so a retry after an upgrade finds them.
+func submittedWith(tag, key string) bool {
+	if key == "" {
+		return false
+	}
+	legacy := sha256.Sum256([]byte(key))
+	return tag == keyHash(key) || tag == hex.EncodeToString(legacy[:16])
 }
 
 // stopping bounds the job's run time and, for spot jobs, its wait.

@@ -10,16 +10,6 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 )
 
-// listStatus is the one TrainingJobStatus each of these sdk states comes
-// from, which lets List filter on SageMaker's side.
-var listStatus = map[sdk.State]types.TrainingJobStatus{
-	sdk.StateQueued:    types.TrainingJobStatusInProgress,
-	sdk.StateStarting:  types.TrainingJobStatusInProgress,
-	sdk.StateRunning:   types.TrainingJobStatusInProgress,
-	sdk.StateSucceeded: types.TrainingJobStatusCompleted,
-	sdk.StateCancelled: types.TrainingJobStatusStopped,
-}
-
 var nameContainsPattern = regexp.MustCompile(`^[a-zA-Z0-9\-]+$`)
 
 // List filters on SageMaker's side by status, name and creation time where
@@ -55,14 +45,7 @@ func (p *Platform) List(ctx context.Context, req sdk.ListRequest) (sdk.ListRespo
 	}
 	var resp sdk.ListResponse
 	for _, s := range out.TrainingJobSummaries {
-		name := aws.ToString(s.TrainingJobName)
-		st := sdk.JobStatus{
-			ID: name, Name: name,
-			State: stateOf(s.TrainingJobStatus, s.SecondaryStatus), RawState: rawState(s.TrainingJobStatus, s.SecondaryStatus),
-			CreatedAt: aws.ToTime(s.CreationTime), EndedAt: aws.ToTime(s.TrainingEndTime), ConsoleURL: consoleURL(c.region, name),
-			Attributes: map[string]string{"arn": aws.ToString(s.TrainingJobArn), "region": c.region, "secondary_status": string(s.SecondaryStatus)},
-		}
-		st.Terminal = st.State.Terminal()
+		st := summaryStatus(s, c.region)
 		if len(req.Labels) > 0 {
 			tags, err := p.tags(ctx, c, aws.ToString(s.TrainingJobArn))
 			if err != nil {
@@ -78,16 +61,33 @@ func (p *Platform) List(ctx context.Context, req sdk.ListRequest) (sdk.ListRespo
 	return resp, nil
 }
 
+// summaryStatus converts a ListTrainingJobs summary: the job's state, but
+// not its failure reason, tags or start time, which only
+// DescribeTrainingJob and ListTags return.
+func summaryStatus(s types.TrainingJobSummary, region string) sdk.JobStatus {
+	name := aws.ToString(s.TrainingJobName)
+	st := sdk.JobStatus{
+		ID: name, Name: name,
+		State: stateOf(s.TrainingJobStatus, s.SecondaryStatus), RawState: rawState(s.TrainingJobStatus, s.SecondaryStatus),
+		Reason:    stoppedReason(s.SecondaryStatus),
+		CreatedAt: aws.ToTime(s.CreationTime), EndedAt: aws.ToTime(s.TrainingEndTime), ConsoleURL: consoleURL(region, name),
+		Attributes: map[string]string{"arn": aws.ToString(s.TrainingJobArn), "region": region, "secondary_status": string(s.SecondaryStatus)},
+	}
+	st.Terminal = st.State.Terminal()
+	return st
+}
+
 // oneStatus is the TrainingJobStatus all of states come from, if there is
-// exactly one.
+// exactly one, which lets List filter on SageMaker's side. An unknown state
+// can come from a status newer than the plugin, so it is never filtered.
 func oneStatus(states []sdk.State) (types.TrainingJobStatus, bool) {
 	var status types.TrainingJobStatus
 	for _, st := range states {
-		s, ok := listStatus[st]
-		if !ok || (status != "" && s != status) {
+		from := statusesOf(st)
+		if st == sdk.StateUnknown || len(from) != 1 || (status != "" && from[0] != status) {
 			return "", false
 		}
-		status = s
+		status = from[0]
 	}
 	return status, status != ""
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/logtail"
 )
 
 // logGroup is where SageMaker writes training job output: one stream per
@@ -73,35 +74,19 @@ func (p *Platform) Logs(ctx context.Context, req sdk.LogsRequest, fn sdk.LogFunc
 		return err
 	}
 	s := p.settings()
-	drained := false
-	for {
-		// The state is read before the logs: output written before the job
-		// ended is then sure to be in this pass.
-		out, err := p.describe(ctx, c, req.ID)
-		if err != nil {
-			return err
-		}
-		terminal := stateOf(out.TrainingJobStatus, out.SecondaryStatus).Terminal()
-		sent, err := p.logPass(ctx, c, req.ID, cur, s.logPageSize, fn)
-		if err != nil || !req.Follow {
-			return err
-		}
-		if terminal && !sent {
-			if drained {
-				return nil
+	return logtail.Loop{
+		Follow: req.Follow, Interval: s.pollInterval, Settle: s.pollInterval,
+		Terminal: func(ctx context.Context) (bool, error) {
+			out, err := p.describe(ctx, c, req.ID)
+			if err != nil {
+				return false, err
 			}
-			drained = true
-		} else {
-			drained = false
-		}
-		if !sent {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(s.pollInterval):
-			}
-		}
-	}
+			return stateOf(out.TrainingJobStatus, out.SecondaryStatus).Terminal(), nil
+		},
+		Pass: func(ctx context.Context, _ bool) (bool, error) {
+			return p.logPass(ctx, c, req.ID, cur, s.logPageSize, fn)
+		},
+	}.Run(ctx)
 }
 
 // streamReader reads one stream forward from a position.

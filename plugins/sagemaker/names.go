@@ -1,14 +1,12 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 )
 
 // maxName is SageMaker's length limit for training job, model, endpoint
@@ -25,15 +23,7 @@ var notNameChars = regexp.MustCompile(`[^a-zA-Z0-9]+`)
 // retried after a lost response finds the job the first attempt created.
 // Without a key the suffix is random.
 func jobName(spec sdk.JobSpec) string {
-	var suffix string
-	if spec.IdempotencyKey != "" {
-		sum := sha256.Sum256([]byte("sagemaker:" + spec.IdempotencyKey))
-		suffix = hex.EncodeToString(sum[:6])
-	} else {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		suffix = hex.EncodeToString(b[:])
-	}
+	suffix := idempotency.Token("sagemaker", spec.IdempotencyKey, 6)
 	base := strings.Trim(notNameChars.ReplaceAllString(spec.Name, "-"), "-")
 	if base == "" {
 		base = "neural"

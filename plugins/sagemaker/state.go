@@ -1,8 +1,11 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/statemap"
 )
 
 // stateOf maps SageMaker's TrainingJobStatus and SecondaryStatus onto an
@@ -12,33 +15,74 @@ import (
 // not know is StateUnknown, never a guess.
 func stateOf(primary types.TrainingJobStatus, secondary types.SecondaryStatus) sdk.State {
 	switch primary {
-	case types.TrainingJobStatusCompleted:
-		return sdk.StateSucceeded
-	case types.TrainingJobStatusFailed:
-		return sdk.StateFailed
 	case types.TrainingJobStatusStopped:
-		switch secondary {
-		case types.SecondaryStatusMaxRuntimeExceeded, types.SecondaryStatusMaxWaitTimeExceeded, types.SecondaryStatusInterrupted:
+		if stoppedByPlatform(secondary) {
 			return sdk.StateFailed
 		}
-		return sdk.StateCancelled
-	case types.TrainingJobStatusStopping:
-		return sdk.StateStopping
 	case types.TrainingJobStatusInProgress:
-		switch secondary {
-		case types.SecondaryStatusPending, types.SecondaryStatusInterrupted:
-			// Interrupted while in progress: a spot job waiting for capacity.
-			return sdk.StateQueued
-		case "", types.SecondaryStatusStarting, types.SecondaryStatusLaunchingMlInstances, types.SecondaryStatusPreparingTrainingStack,
-			types.SecondaryStatusDownloading, types.SecondaryStatusDownloadingTrainingImage:
+		if secondary == "" {
+			// Just created: SageMaker has not said more yet.
 			return sdk.StateStarting
-		case types.SecondaryStatusTraining, types.SecondaryStatusUploading, types.SecondaryStatusUpdating, types.SecondaryStatusRestarting:
-			return sdk.StateRunning
-		case types.SecondaryStatusStopping:
-			return sdk.StateStopping
 		}
+		return inProgressStates.State(secondary)
 	}
-	return sdk.StateUnknown
+	return jobStatuses.State(primary)
+}
+
+// jobStatuses maps TrainingJobStatus; an InProgress job's state comes from
+// its secondary status, and a Stopped one's may (see stateOf).
+var jobStatuses = statemap.New(map[types.TrainingJobStatus]sdk.State{
+	types.TrainingJobStatusInProgress: sdk.StateRunning,
+	types.TrainingJobStatusCompleted:  sdk.StateSucceeded,
+	types.TrainingJobStatusFailed:     sdk.StateFailed,
+	types.TrainingJobStatusStopping:   sdk.StateStopping,
+	types.TrainingJobStatusStopped:    sdk.StateCancelled,
+	types.TrainingJobStatusDeleting:   sdk.StateUnknown,
+})
+
+// inProgressStates maps the secondary status of an InProgress job. The
+// secondary statuses of an ended job say nothing about one in progress.
+var inProgressStates = statemap.New(map[types.SecondaryStatus]sdk.State{
+	types.SecondaryStatusPending: sdk.StateQueued,
+	// Interrupted while in progress: a spot job waiting for capacity.
+	types.SecondaryStatusInterrupted:              sdk.StateQueued,
+	types.SecondaryStatusStarting:                 sdk.StateStarting,
+	types.SecondaryStatusLaunchingMlInstances:     sdk.StateStarting,
+	types.SecondaryStatusPreparingTrainingStack:   sdk.StateStarting,
+	types.SecondaryStatusDownloading:              sdk.StateStarting,
+	types.SecondaryStatusDownloadingTrainingImage: sdk.StateStarting,
+	types.SecondaryStatusTraining:                 sdk.StateRunning,
+	types.SecondaryStatusUploading:                sdk.StateRunning,
+	types.SecondaryStatusUpdating:                 sdk.StateRunning,
+	types.SecondaryStatusRestarting:               sdk.StateRunning,
+	types.SecondaryStatusStopping:                 sdk.StateStopping,
+	types.SecondaryStatusCompleted:                sdk.StateUnknown,
+	types.SecondaryStatusFailed:                   sdk.StateUnknown,
+	types.SecondaryStatusStopped:                  sdk.StateUnknown,
+	types.SecondaryStatusMaxRuntimeExceeded:       sdk.StateUnknown,
+	types.SecondaryStatusMaxWaitTimeExceeded:      sdk.StateUnknown,
+})
+
+// stoppedByPlatform reports a stop SageMaker made, not the user: a failure.
+func stoppedByPlatform(secondary types.SecondaryStatus) bool {
+	switch secondary {
+	case types.SecondaryStatusMaxRuntimeExceeded, types.SecondaryStatusMaxWaitTimeExceeded, types.SecondaryStatusInterrupted:
+		return true
+	}
+	return false
+}
+
+// statusesOf lists the TrainingJobStatus values a job in st can have, for
+// List to filter on SageMaker's side.
+func statusesOf(st sdk.State) []types.TrainingJobStatus {
+	out := jobStatuses.Values(st)
+	if len(inProgressStates.Values(st)) > 0 && !slices.Contains(out, types.TrainingJobStatusInProgress) {
+		out = append(out, types.TrainingJobStatusInProgress)
+	}
+	if st == sdk.StateFailed {
+		out = append(out, types.TrainingJobStatusStopped)
+	}
+	return out
 }
 
 // rawState keeps both of SageMaker's words for the state.

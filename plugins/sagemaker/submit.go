@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 )
 
 // bundleHashMeta is the S3 metadata key holding the bundle's sha256, which
@@ -33,24 +34,23 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 	if err != nil {
 		return sdk.JobStatus{}, err
 	}
-	if st, found, err := p.existing(ctx, c, job.name, spec.IdempotencyKey); err != nil || found {
-		return st, err
-	}
-	if err := p.uploadBundle(ctx, c, job, spec); err != nil {
-		return sdk.JobStatus{}, err
-	}
-	if _, err := c.sm.CreateTrainingJob(ctx, job.input); err != nil {
-		err = awsError(err, "creating training job "+job.name, "")
-		if errors.Is(err, sdk.ErrConflict) {
-			// An earlier attempt, or a retry inside the SDK whose first
-			// answer was lost, created it.
-			if st, found, ferr := p.existing(ctx, c, job.name, spec.IdempotencyKey); ferr != nil || found {
-				return st, ferr
+	// A conflict means an earlier attempt, or a retry inside the SDK whose
+	// first answer was lost, created the job; so may an answer lost in
+	// transport. Either way the job is looked for again.
+	return idempotency.Create(ctx, idempotency.Steps[sdk.JobStatus]{
+		Find: func(ctx context.Context) (sdk.JobStatus, bool, error) {
+			return p.existing(ctx, c, job.name, spec.IdempotencyKey)
+		},
+		Create: func(ctx context.Context) (sdk.JobStatus, error) {
+			if err := p.uploadBundle(ctx, c, job, spec); err != nil {
+				return sdk.JobStatus{}, err
 			}
-		}
-		return sdk.JobStatus{}, err
-	}
-	return p.status(ctx, c, job.name)
+			if _, err := c.sm.CreateTrainingJob(ctx, job.input); err != nil {
+				return sdk.JobStatus{}, awsError(err, "creating training job "+job.name, "")
+			}
+			return p.status(ctx, c, job.name)
+		},
+	})
 }
 
 // existing returns the job called name if there is one. A job of that name
@@ -67,7 +67,7 @@ func (p *Platform) existing(ctx context.Context, c *clients, name, key string) (
 	if err != nil {
 		return sdk.JobStatus{}, false, err
 	}
-	if key == "" || tags[tagKeyHash] != keyHash(key) {
+	if !submittedWith(tags[tagKeyHash], key) {
 		return sdk.JobStatus{}, false, &sdk.Error{Kind: sdk.ErrConflict, Message: "a training job named " + name + " exists and was not submitted with this idempotency key",
 			Hint: "give the job another name, or submit with the idempotency key that created it"}
 	}

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 )
 
 func TestJobName(t *testing.T) {
@@ -41,6 +45,49 @@ func TestJobName(t *testing.T) {
 	}
 	if a, b := jobName(sdk.JobSpec{Name: "x"}), jobName(sdk.JobSpec{Name: "x"}); a == b {
 		t.Errorf("without a key two names are equal: %q", a)
+	}
+}
+
+func TestSubmittedWith(t *testing.T) {
+	old := sha256.Sum256([]byte("k1"))
+	tests := []struct {
+		name, tag, key string
+		want           bool
+	}{
+		{"this version's tag", keyHash("k1"), "k1", true},
+		{"0.1.0's unprefixed tag", hex.EncodeToString(old[:16]), "k1", true},
+		{"another key's tag", keyHash("k2"), "k1", false},
+		{"no tag", "", "k1", false},
+		{"no key", keyHash(""), "", false},
+	}
+	for _, tt := range tests {
+		if got := submittedWith(tt.tag, tt.key); got != tt.want {
+			t.Errorf("%s: submittedWith(%q, %q) = %v, want %v", tt.name, tt.tag, tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestStateTablesCoverTheEnums(t *testing.T) {
+	sdktest.CheckStateTable(t, jobStatuses, types.TrainingJobStatus("").Values())
+	sdktest.CheckStateTable(t, inProgressStates, types.SecondaryStatus("").Values())
+}
+
+func TestStatusesOf(t *testing.T) {
+	tests := []struct {
+		state sdk.State
+		want  []types.TrainingJobStatus
+	}{
+		{sdk.StateQueued, []types.TrainingJobStatus{types.TrainingJobStatusInProgress}},
+		{sdk.StateRunning, []types.TrainingJobStatus{types.TrainingJobStatusInProgress}},
+		{sdk.StateSucceeded, []types.TrainingJobStatus{types.TrainingJobStatusCompleted}},
+		{sdk.StateCancelled, []types.TrainingJobStatus{types.TrainingJobStatusStopped}},
+		{sdk.StateFailed, []types.TrainingJobStatus{types.TrainingJobStatusFailed, types.TrainingJobStatusStopped}},
+		{sdk.StateStopping, []types.TrainingJobStatus{types.TrainingJobStatusStopping, types.TrainingJobStatusInProgress}},
+	}
+	for _, tt := range tests {
+		if got := statusesOf(tt.state); !slices.Equal(got, tt.want) {
+			t.Errorf("statusesOf(%s) = %v, want %v", tt.state, got, tt.want)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/runner"
+	"github.com/neural-dsl/neural-host/sdk/statemap"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 )
@@ -36,39 +37,25 @@ var (
 	jobNameRe = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/customJobs/[0-9]{1,20}$`)
 )
 
-// stateOf maps a Vertex AI job state onto sdk.State. EXPIRED and
+// jobStates maps Vertex AI job states onto sdk.State. EXPIRED and
 // PARTIALLY_SUCCEEDED are failures: the job did not do all it was asked.
 // A PAUSED job waits to be resumed, like a queued one.
-func stateOf(st aiplatformpb.JobState) sdk.State {
-	switch st {
-	case aiplatformpb.JobState_JOB_STATE_QUEUED, aiplatformpb.JobState_JOB_STATE_PAUSED:
-		return sdk.StateQueued
-	case aiplatformpb.JobState_JOB_STATE_PENDING:
-		return sdk.StateStarting
-	case aiplatformpb.JobState_JOB_STATE_RUNNING, aiplatformpb.JobState_JOB_STATE_UPDATING:
-		return sdk.StateRunning
-	case aiplatformpb.JobState_JOB_STATE_CANCELLING:
-		return sdk.StateStopping
-	case aiplatformpb.JobState_JOB_STATE_SUCCEEDED:
-		return sdk.StateSucceeded
-	case aiplatformpb.JobState_JOB_STATE_FAILED, aiplatformpb.JobState_JOB_STATE_EXPIRED, aiplatformpb.JobState_JOB_STATE_PARTIALLY_SUCCEEDED:
-		return sdk.StateFailed
-	case aiplatformpb.JobState_JOB_STATE_CANCELLED:
-		return sdk.StateCancelled
-	}
-	return sdk.StateUnknown
-}
+var jobStates = statemap.New(map[aiplatformpb.JobState]sdk.State{
+	aiplatformpb.JobState_JOB_STATE_UNSPECIFIED:         sdk.StateUnknown,
+	aiplatformpb.JobState_JOB_STATE_QUEUED:              sdk.StateQueued,
+	aiplatformpb.JobState_JOB_STATE_PAUSED:              sdk.StateQueued,
+	aiplatformpb.JobState_JOB_STATE_PENDING:             sdk.StateStarting,
+	aiplatformpb.JobState_JOB_STATE_RUNNING:             sdk.StateRunning,
+	aiplatformpb.JobState_JOB_STATE_UPDATING:            sdk.StateRunning,
+	aiplatformpb.JobState_JOB_STATE_CANCELLING:          sdk.StateStopping,
+	aiplatformpb.JobState_JOB_STATE_SUCCEEDED:           sdk.StateSucceeded,
+	aiplatformpb.JobState_JOB_STATE_FAILED:              sdk.StateFailed,
+	aiplatformpb.JobState_JOB_STATE_EXPIRED:             sdk.StateFailed,
+	aiplatformpb.JobState_JOB_STATE_PARTIALLY_SUCCEEDED: sdk.StateFailed,
+	aiplatformpb.JobState_JOB_STATE_CANCELLED:           sdk.StateCancelled,
+})
 
-// rawStates lists the Vertex AI states that map onto st.
-func rawStates(st sdk.State) []aiplatformpb.JobState {
-	var out []aiplatformpb.JobState
-	for n := range aiplatformpb.JobState_name {
-		if js := aiplatformpb.JobState(n); stateOf(js) == st {
-			out = append(out, js)
-		}
-	}
-	return out
-}
+func stateOf(st aiplatformpb.JobState) sdk.State { return jobStates.State(st) }
 
 // jobName turns the ID users see into the job's resource name.
 func jobName(s settings, id string) (string, error) {
@@ -303,7 +290,7 @@ func listFilter(req sdk.ListRequest) (string, error) {
 	if len(req.States) > 0 {
 		var alts []string
 		for _, st := range req.States {
-			for _, js := range rawStates(st) {
+			for _, js := range jobStates.Values(st) {
 				alts = append(alts, `state="`+js.String()+`"`)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/sdktest"
 	"google.golang.org/grpc/codes"
 )
 
@@ -142,6 +143,14 @@ func TestSubmitIsIdempotent(t *testing.T) {
 			t.Errorf("hint %q", se.Hint)
 		}
 	})
+}
+
+func TestStateTableCoversTheEnum(t *testing.T) {
+	var all []aiplatformpb.JobState
+	for n := range aiplatformpb.JobState_name {
+		all = append(all, aiplatformpb.JobState(n))
+	}
+	sdktest.CheckStateTable(t, jobStates, all)
 }
 
 func TestStatusMapsEveryState(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/logging"
 	"cloud.google.com/go/logging/logadmin"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/logtail"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -71,47 +72,22 @@ func (p *Platform) Logs(ctx context.Context, req sdk.LogsRequest, fn sdk.LogFunc
 	}
 	id := statusOf(s, job).ID
 	created := job.GetCreateTime().AsTime()
-	settled := false
-	for {
-		terminal := true
-		if req.Follow {
-			if _, _, job, err = p.getJob(ctx, req.ID); err != nil {
-				return err
-			}
-			terminal = stateOf(job.GetState()).Terminal()
-			if terminal && !settled {
-				// Entries reach Cloud Logging a little after they are
-				// written; give the last ones time to arrive.
-				settled = true
-				if err := sleep(ctx, s.pollInterval); err != nil {
-					return err
-				}
-			}
-		}
-		sent, err := sendEntries(ctx, logs, logFilter(id, created, cur), &cur, fn)
-		switch {
-		case err != nil && req.Follow && (errors.Is(err, sdk.ErrRateLimited) || errors.Is(err, sdk.ErrUnavailable)):
-			// Log reads have a low quota; a follower backs off and goes on.
-		case err != nil:
-			return err
-		case !req.Follow || terminal && sent == 0:
-			return nil
-		case sent > 0:
-			continue
-		}
-		if err := sleep(ctx, s.pollInterval); err != nil {
-			return err
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
+	return logtail.Loop{
+		Follow: req.Follow, Interval: s.pollInterval,
+		// Entries reach Cloud Logging a little after they are written;
+		// the last ones get time to arrive.
+		Settle: s.pollInterval,
+		// Log reads have a low quota; a follower backs off and goes on.
+		Transient: func(err error) bool { return errors.Is(err, sdk.ErrRateLimited) || errors.Is(err, sdk.ErrUnavailable) },
+		Terminal: func(ctx context.Context) (bool, error) {
+			_, _, job, err := p.getJob(ctx, req.ID)
+			return stateOf(job.GetState()).Terminal(), err
+		},
+		Pass: func(ctx context.Context, _ bool) (bool, error) {
+			sent, err := sendEntries(ctx, logs, logFilter(id, created, cur), &cur, fn)
+			return sent > 0, err
+		},
+	}.Run(ctx)
 }
 
 // sendEntries sends every entry matching filter, advancing cur.

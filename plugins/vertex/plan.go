@@ -31,22 +31,18 @@ func (p *Platform) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error)
 	if err := check(s, spec); err != nil {
 		return sdk.Plan{}, err
 	}
-	key := spec.IdempotencyKey
-	if key == "" {
-		key = randomKey()
-	}
+	h := hashKey(spec.IdempotencyKey)
 	var info bundle.Info
 	if spec.WorkDir != "" {
 		if info, err = bundle.Hash(spec.WorkDir, bundleOptions(spec)); err != nil {
 			return sdk.Plan{}, err
 		}
 	}
-	req, m, err := buildJob(s, spec, key, info.SHA256)
+	req, m, err := buildJob(s, spec, h, info.SHA256)
 	if err != nil {
 		return sdk.Plan{}, err
 	}
 	base := "https://" + s.apiHost() + "/v1/" + s.parent() + "/customJobs"
-	h := hashKey(key)
 	list := &aiplatformpb.ListCustomJobsRequest{Parent: s.parent(), Filter: keyFilter(h)}
 	plan := sdk.Plan{
 		Requests: []sdk.PlannedRequest{{Operation: "ListCustomJobs", Method: "GET",

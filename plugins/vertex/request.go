@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -81,17 +79,9 @@ var (
 	serviceAcctRe = regexp.MustCompile(`^[a-z0-9-]+@[a-z0-9.-]+\.[a-z]+$`)
 )
 
-// hashKey turns an idempotency key into a label value.
-func hashKey(key string) string {
-	sum := sha256.Sum256([]byte("vertex:" + key))
-	return hex.EncodeToString(sum[:16])
-}
-
-func randomKey() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// hashKey turns an idempotency key into a label value; without a key it is
+// random.
+func hashKey(key string) string { return idempotency.Token("vertex", key, 16) }
 
 // check validates what Vertex AI adds to sdk.JobSpec.Validate, before
 // anything is sent.
@@ -187,14 +177,14 @@ func layout(s settings, keyHash, bundleSHA string) jobLayout {
 	return l
 }
 
-// buildJob renders the CreateCustomJob request for spec. It is a pure
-// function of its inputs, so Plan shows exactly what Submit sends.
-func buildJob(s settings, spec sdk.JobSpec, key, bundleSHA string) (*aiplatformpb.CreateCustomJobRequest, machine, error) {
+// buildJob renders the CreateCustomJob request for spec, with h the job's
+// key label. It is a pure function of its inputs, so Plan shows exactly
+// what Submit sends.
+func buildJob(s settings, spec sdk.JobSpec, h, bundleSHA string) (*aiplatformpb.CreateCustomJobRequest, machine, error) {
 	m, err := resolveMachine(spec.Resources)
 	if err != nil {
 		return nil, m, err
 	}
-	h := hashKey(key)
 	l := layout(s, h, bundleSHA)
 	name := spec.Name
 	if name == "" {

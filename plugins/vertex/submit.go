@@ -13,6 +13,7 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 )
@@ -34,41 +35,51 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 	if err := check(s, spec); err != nil {
 		return sdk.JobStatus{}, err
 	}
-	key := spec.IdempotencyKey
-	if key == "" {
-		key = randomKey()
-	}
 	jobs, err := c.jobClient()
 	if err != nil {
 		return sdk.JobStatus{}, err
 	}
-	h := hashKey(key)
-	if job, err := findByKey(ctx, jobs, s, h); err != nil || job != nil {
-		return statusOf(s, job), err
-	}
-	var sha string
-	if spec.WorkDir != "" {
-		if sha, err = uploadBundle(ctx, s, c, spec); err != nil {
-			return sdk.JobStatus{}, err
-		}
-	}
-	req, _, err := buildJob(s, spec, key, sha)
+	h := hashKey(spec.IdempotencyKey)
+	var req *aiplatformpb.CreateCustomJobRequest
+	job, err := idempotency.Create(ctx, idempotency.Steps[*aiplatformpb.CustomJob]{
+		Find: func(ctx context.Context) (*aiplatformpb.CustomJob, bool, error) {
+			job, err := listByKey(ctx, jobs, s, h)
+			return job, job != nil, apiError(err, "ListCustomJobs", "")
+		},
+		Create: func(ctx context.Context) (*aiplatformpb.CustomJob, error) {
+			if req == nil {
+				// Uploaded once, on the first attempt that finds no job.
+				var sha string
+				var err error
+				if spec.WorkDir != "" {
+					if sha, err = uploadBundle(ctx, s, c, spec); err != nil {
+						return nil, err
+					}
+				}
+				if req, _, err = buildJob(s, spec, h, sha); err != nil {
+					return nil, err
+				}
+			}
+			job, err := jobs.CreateCustomJob(ctx, req)
+			return job, apiError(err, "CreateCustomJob", "")
+		},
+		Retry:    transient,
+		Attempts: createAttempts,
+		Backoff:  min(s.pollInterval, time.Second), MaxBackoff: 30 * time.Second,
+	})
 	if err != nil {
 		return sdk.JobStatus{}, err
-	}
-	job, err := create(ctx, jobs, s, req, h)
-	if err != nil {
-		return sdk.JobStatus{}, apiError(err, "CreateCustomJob", "")
 	}
 	return statusOf(s, job), nil
 }
 
-// findByKey returns the oldest job carrying the key's label, or nil.
-func findByKey(ctx context.Context, jobs *aiplatform.JobClient, s settings, h string) (*aiplatformpb.CustomJob, error) {
-	job, err := listByKey(ctx, jobs, s, h)
-	return job, apiError(err, "ListCustomJobs", "")
+// transient reports a create failure worth another attempt: the platform
+// did not answer, or asked the caller to slow down.
+func transient(err error) bool {
+	return errors.Is(err, sdk.ErrUnavailable) || errors.Is(err, sdk.ErrRateLimited)
 }
 
+// listByKey returns the oldest job carrying the key's label, or nil.
 func listByKey(ctx context.Context, jobs *aiplatform.JobClient, s settings, h string) (*aiplatformpb.CustomJob, error) {
 	it := jobs.ListCustomJobs(ctx, &aiplatformpb.ListCustomJobsRequest{Parent: s.parent(), Filter: keyFilter(h)}, readRetry(s))
 	var first *aiplatformpb.CustomJob
@@ -84,30 +95,6 @@ func listByKey(ctx context.Context, jobs *aiplatform.JobClient, s settings, h st
 			first = job
 		}
 	}
-}
-
-// create calls CreateCustomJob, retrying transient failures with backoff.
-// Before each attempt it looks for the job again, since a failed call may
-// still have created it.
-func create(ctx context.Context, jobs *aiplatform.JobClient, s settings, req *aiplatformpb.CreateCustomJobRequest, h string) (*aiplatformpb.CustomJob, error) {
-	var job *aiplatformpb.CustomJob
-	attempt := 0
-	err := gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error {
-		if attempt++; attempt > 1 {
-			found, err := listByKey(ctx, jobs, s, h)
-			if err != nil || found != nil {
-				job = found
-				return err
-			}
-		}
-		var err error
-		job, err = jobs.CreateCustomJob(ctx, req)
-		return err
-	}, gax.WithRetry(func() gax.Retryer {
-		return &boundedRetryer{left: createAttempts - 1, Retryer: gax.OnCodes([]codes.Code{codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded},
-			gax.Backoff{Initial: min(s.pollInterval, time.Second), Max: 30 * time.Second, Multiplier: 2})}
-	}))
-	return job, err
 }
 
 // boundedRetryer stops retrying after a number of attempts.

@@ -85,6 +85,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		Managed:          true,
 		Logger:           cfg.Logger,
 		StartTimeout:     cfg.StartTimeout,
+		SyncStdout:       &stdioLogger{log: cfg.Logger.Named(filepath.Base(cfg.Path)), stream: "stdout"},
+		SyncStderr:       &stdioLogger{log: cfg.Logger.Named(filepath.Base(cfg.Path)), stream: "stderr"},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
 	}

@@ -9,24 +9,26 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/internal/wire"
+	"github.com/neural-dsl/neural-host/sdk/pluginlog"
 	"google.golang.org/grpc"
 )
 
 // Environment variables a plugin reads at start-up.
 const (
 	// EnvLogLevel sets the plugin's log level (trace, debug, info, warn, error).
-	EnvLogLevel = "NEURAL_PLUGIN_LOG_LEVEL"
+	EnvLogLevel = pluginlog.EnvLevel
 	// EnvDebug, when set, makes Serve run the plugin standalone and print
 	// the NEURAL_REATTACH_PLUGINS value that lets a host attach to it.
 	EnvDebug = "NEURAL_PLUGIN_DEBUG"
 )
 
 // Serve runs impl as a plugin until the host disconnects. It never returns
-// normally. Plugin logs go to stderr as JSON, which the host files per plugin.
+// normally. Plugin logs go to stderr as JSON, which the host files per plugin;
+// plugin code logs with pluginlog.Logger, and plain lines it writes to
+// os.Stderr or os.Stdout reach the same file at info level.
 //
 // Run by hand as `neural-plugin-NAME --version`, it prints its version and
 // exits.
@@ -36,13 +38,7 @@ func Serve(impl sdk.Platform) {
 		fmt.Println(meta.Version)
 		os.Exit(0)
 	}
-	level := hclog.LevelFromString(os.Getenv(EnvLogLevel))
-	if level == hclog.NoLevel {
-		level = hclog.Info
-	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name: "neural-plugin-" + meta.Name, Level: level, Output: os.Stderr, JSONFormat: true,
-	})
+	logger := pluginlog.Logger()
 	cfg := &goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(impl, logger),

@@ -1,14 +1,28 @@
 // Package sdktest checks that a built plugin binary honours the plugin
-// contract: it starts and shakes hands, describes itself sanely, answers for
-// every capability it declares and refuses every one it does not, keeps
-// error kinds across the process boundary, accepts 16 MiB messages, never
-// starts a job twice for one idempotency key, stops a call when its context
-// ends, cancels jobs, and exits cleanly without leaving processes behind.
+// contract, by what its answers mean and not only by their shape: it starts
+// and shakes hands, describes itself sanely, answers for every capability
+// it declares and refuses every one it does not, keeps error kinds across
+// the process boundary, accepts 16 MiB messages, never starts a job twice
+// for one idempotency key, stops a call when its context ends, finds jobs
+// by the host's labels and by state, walks every page, resumes logs after
+// a cursor with no repeats and no gaps, reports a succeeded job's metrics
+// and a failed job's error, treats cancelling a finished job as no error,
+// cancels jobs, reports through its job listing (when it has one) the
+// states Status reports, keeps secret settings out of errors, and exits cleanly
+// without leaving processes behind. Every check says what it exercised.
+//
+// Besides LongJob, the suite submits two Python jobs of its own
+// (ScriptName): one that prints ScriptLines lines and writes
+// ScriptMetrics to $NEURAL_OUTPUT_DIR/metrics.json, and one that fails.
+// A check that cannot apply to a platform's test environment is named in
+// Config.NotApplicable with the reason, never skipped silently.
 //
 // Plugin authors call Run from a go test in their own module; neural-host
 // runs the same checks with `neural-host plugins conformance BINARY`. The
 // package checks behaviour, not platform specifics: point the plugin at a
-// local fake of its platform with Config.Env.
+// local fake of its platform with Config.Env. NewHarness drives a plugin
+// in-process for the author's own tests, and WaitTerminal and Eventually
+// wait on jobs and platforms in them.
 package sdktest
 
 import (
@@ -19,6 +33,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +43,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/neural-dsl/neural-host/sdk"
 	pb "github.com/neural-dsl/neural-host/sdk/internal/platformpb"
-	"github.com/neural-dsl/neural-host/sdk/internal/wire"
 	"github.com/neural-dsl/neural-host/sdk/plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -53,7 +68,23 @@ type Config struct {
 	// CallGrace is how long a call may go on after its context ends; zero
 	// means 10 seconds.
 	CallGrace time.Duration
+	// JobTimeout bounds how long the suite's short script jobs may take to
+	// end; zero means 2 minutes.
+	JobTimeout time.Duration
+	// Settle is how long a listing or a job's log may lag behind the
+	// platform; zero means 30 seconds.
+	Settle time.Duration
+	// NotApplicable names checks that cannot apply to the platform under
+	// test, each with the reason, which the check reports instead of
+	// running. A name that is no check fails the suite.
+	NotApplicable map[string]string
 }
+
+// Checks are the names of the checks Check runs, in order.
+var Checks = []string{"handshake", "metadata", "configure", "capabilities", "typed errors", "16 MiB message",
+	"submit", "idempotent submit", "submit script jobs", "context cancellation", "list by label",
+	"result of a succeeded job", "result of a failed job", "list by state", "page tokens", "logs resume",
+	"cancel a finished job", "cancel", "secrets in errors", "clean shutdown"}
 
 // Result is the outcome of one check.
 type Result struct {
@@ -69,6 +100,11 @@ type checker struct {
 	cfg     Config
 	conn    *plugin.Conn
 	results []Result
+	// settings are what Configure was given.
+	settings sdk.Config
+	// errs are the errors the plugin returned, for the secrets check.
+	errs    []callError
+	cleanup []func()
 	// logs collects the plugin's log, where the SDK notes how calls end.
 	logs *syncBuffer
 }
@@ -90,6 +126,31 @@ func (b *syncBuffer) contains(s string) bool {
 	return bytes.Contains(b.buf.Bytes(), []byte(s))
 }
 
+// callError is an error a call to the plugin returned.
+type callError struct {
+	call string
+	err  error
+}
+
+// note records err, which the call to the plugin returned, and returns it.
+func (c *checker) note(call string, err error) error {
+	if err != nil {
+		c.errs = append(c.errs, callError{call, err})
+	}
+	return err
+}
+
+// checkApplicable runs check unless the configuration says it cannot
+// apply, and reports whether it passed (or was not applicable).
+func (c *checker) checkApplicable(name string, check func() (string, error)) bool {
+	if why, ok := c.cfg.NotApplicable[name]; ok {
+		c.results = append(c.results, Result{Check: name, OK: true, Detail: "not applicable: " + why})
+		return true
+	}
+	detail, err := check()
+	return c.add(name, err, detail)
+}
+
 func (c *checker) add(check string, err error, okDetail string) bool {
 	if err != nil {
 		c.results = append(c.results, Result{Check: check, Detail: err.Error()})
@@ -103,6 +164,21 @@ func (c *checker) add(check string, err error, okDetail string) bool {
 // need a running plugin are not run if it does not start.
 func Check(ctx context.Context, cfg Config) []Result {
 	c := &checker{cfg: cfg, logs: &syncBuffer{}}
+	defer func() {
+		for _, f := range c.cleanup {
+			f()
+		}
+	}()
+	var unknown []string
+	for name := range cfg.NotApplicable {
+		if !slices.Contains(Checks, name) {
+			unknown = append(unknown, strconv.Quote(name))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return []Result{{Check: "config", Detail: fmt.Sprintf("NotApplicable names %s, which is no check; the checks are %q", strings.Join(unknown, ", "), Checks)}}
+	}
 	logger := hclog.New(&hclog.LoggerOptions{Output: c.logs, Level: hclog.Trace, JSONFormat: true})
 	conn, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: cfg.Binary, StartTimeout: cfg.StartTimeout, Logger: logger,
 		Env: append(append(os.Environ(), plugin.EnvLogLevel+"=debug"), cfg.Env...)})
@@ -112,19 +188,22 @@ func Check(ctx context.Context, cfg Config) []Result {
 	c.conn = conn
 	pid := conn.Pid()
 	defer conn.Close()
-	c.add("metadata", c.metadata(), "")
-	if !c.add("configure", c.configure(ctx), "") {
+	m := conn.Metadata()
+	c.add("metadata", c.metadata(), fmt.Sprintf("platform %s version %s declares %d settings and %d job options, each well formed", m.Name, m.Version, len(m.Config), len(m.JobOptions)))
+	if !c.add("configure", c.note("Configure", c.configure(ctx)), fmt.Sprintf("Configure accepted %d resolved settings", len(c.settings))) {
 		return c.results
 	}
 	c.add("capabilities", c.capabilities(ctx), "each declared capability answers; each undeclared one is unimplemented")
-	c.add("typed errors", c.typedErrors(ctx), "not-found and invalid-argument errors keep their kind and field")
-	c.add("16 MiB message", c.largeMessage(ctx), "")
+	c.add("typed errors", c.typedErrors(ctx), "Status of a missing job is not found; Submit with resources.gpus=-1 is invalid argument naming the field")
+	c.add("16 MiB message", c.largeMessage(ctx), fmt.Sprintf("a %d MiB Status request reached the plugin", LargeMessage>>20))
 	c.jobs(ctx)
+	c.checkApplicable("secrets in errors", func() (string, error) { return c.secrets(ctx) })
 	c.add("clean shutdown", shutdown(conn.Shutdown(), pid), "the plugin exited when asked and left no process behind")
 	return c.results
 }
 
-// Run runs Check with t's context and reports each check as a subtest.
+// Run runs Check and reports each check as a subtest that logs what it
+// exercised or fails with what went wrong.
 func Run(t *testing.T, cfg Config) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -133,7 +212,9 @@ func Run(t *testing.T, cfg Config) {
 		t.Run(strings.ReplaceAll(r.Check, " ", "_"), func(t *testing.T) {
 			if !r.OK {
 				t.Error(r.Detail)
+				return
 			}
+			t.Log(r.Detail)
 		})
 	}
 }
@@ -203,6 +284,7 @@ func (c *checker) configure(ctx context.Context) error {
 			}
 		}
 	}
+	c.settings = cfg
 	return c.conn.Configure(ctx, cfg)
 }
 
@@ -234,6 +316,10 @@ func (c *checker) capabilities(ctx context.Context) error {
 			_, err := pb.NewPricesClient(cc).ListPrices(ctx, &pb.ListPricesRequest{})
 			return err
 		}},
+		{"job states", caps.JobStates, func() error {
+			_, err := pb.NewStatesClient(cc).JobStates(ctx, &pb.JobStatesRequest{})
+			return err
+		}},
 	}
 	var errs []error
 	for _, k := range calls {
@@ -247,7 +333,7 @@ func (c *checker) capabilities(ctx context.Context) error {
 	}
 	if caps.Plan {
 		p, err := c.conn.Plan(ctx, c.cfg.LongJob)
-		if err != nil {
+		if c.note("Plan(LongJob)", err) != nil {
 			errs = append(errs, fmt.Errorf("plan is declared but Plan(LongJob) failed: %v", err))
 		} else if len(p.Requests) == 0 || p.Requests[0].Body == "" {
 			errs = append(errs, errors.New("Plan(LongJob) rendered no request"))
@@ -259,6 +345,7 @@ func (c *checker) capabilities(ctx context.Context) error {
 func (c *checker) typedErrors(ctx context.Context) error {
 	var errs []error
 	_, err := c.conn.Status(ctx, "neural-conformance-no-such-job")
+	c.note("Status(missing job)", err)
 	var se *sdk.Error
 	if !errors.As(err, &se) || !(errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalidArgument)) {
 		errs = append(errs, fmt.Errorf("Status of a missing job returned %v; want an error of kind not found (or invalid argument)", err))
@@ -267,6 +354,7 @@ func (c *checker) typedErrors(ctx context.Context) error {
 	bad.Resources.GPUs = -1
 	bad.IdempotencyKey = "neural-conformance-invalid"
 	_, err = c.conn.Submit(ctx, bad)
+	c.note("Submit(resources.gpus=-1)", err)
 	if !errors.Is(err, sdk.ErrInvalidArgument) || !errors.As(err, &se) || !strings.Contains(err.Error(), "resources.gpus") {
 		errs = append(errs, fmt.Errorf("Submit with resources.gpus=-1 returned %v; want invalid argument naming resources.gpus", err))
 	}
@@ -281,80 +369,6 @@ func (c *checker) largeMessage(ctx context.Context) error {
 		return fmt.Errorf("a %d MiB request did not reach the plugin: %v (serve with plugin.Serve, which sets the limits)", LargeMessage>>20, err)
 	}
 	return nil
-}
-
-func (c *checker) jobs(ctx context.Context) {
-	job := c.cfg.LongJob
-	job.IdempotencyKey = fmt.Sprintf("neural-conformance-%d", time.Now().UnixNano())
-	first, err := c.conn.Submit(ctx, job)
-	if !c.add("submit", err, "") {
-		return
-	}
-	again, err := c.conn.Submit(ctx, job)
-	if err == nil && again.ID != first.ID {
-		err = fmt.Errorf("a second Submit with the same idempotency key started job %q beside %q", again.ID, first.ID)
-	}
-	c.add("idempotent submit", err, "a repeated key returned job "+first.ID)
-
-	// A followed log stream must end when its context does.
-	grace := c.cfg.CallGrace
-	if grace == 0 {
-		grace = 10 * time.Second
-	}
-	lctx, cancel := context.WithTimeout(ctx, time.Second)
-	done := make(chan error, 1)
-	go func() {
-		done <- c.conn.Logs(lctx, sdk.LogsRequest{ID: first.ID, Follow: true}, func(sdk.LogEntry) error { return nil })
-	}()
-	select {
-	case err = <-done:
-		if err == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-			err = fmt.Errorf("following the logs of a running job ended with %v before its context did; LongJob must run for minutes", err)
-		} else {
-			err = nil
-		}
-	case <-time.After(time.Second + grace):
-		err = fmt.Errorf("a followed Logs call went on %s after its context ended", grace)
-	}
-	cancel()
-	// The client gives up at once; the plugin's handler must stop too,
-	// which the SDK notes in the plugin's log.
-	if err == nil {
-		deadline := time.Now().Add(grace)
-		for !c.logs.contains(wire.MsgCancelledReturned) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !c.logs.contains(wire.MsgCancelledReturned) {
-			err = fmt.Errorf("the plugin's Logs handler went on for %s after its context ended; watch ctx.Done()", grace)
-		}
-	}
-	c.add("context cancellation", err, "a followed Logs call ended with its context")
-
-	_, err = c.conn.Cancel(ctx, first.ID)
-	if err == nil {
-		err = waitTerminal(ctx, c.conn, first.ID)
-	}
-	c.add("cancel", err, "the job reached the cancelled state")
-}
-
-func waitTerminal(ctx context.Context, p sdk.Platform, id string) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for delay := 50 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
-		st, err := p.Status(ctx, id)
-		if err != nil {
-			return err
-		}
-		if st.Terminal {
-			if st.State != sdk.StateCancelled {
-				return fmt.Errorf("the cancelled job ended %s (%s)", st.State, st.RawState)
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the job was still %s two minutes after Cancel", st.State)
-		}
-		time.Sleep(delay)
-	}
 }
 
 // shutdown judges how the plugin ended.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/host/internal/batch"
 	"github.com/neural-dsl/neural-host/host/internal/index"
+	"github.com/neural-dsl/neural-host/host/internal/jobstate"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/urfave/cli/v2"
@@ -224,21 +225,21 @@ func batchWait(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var refs []sdk.JobRef
+	var jobs []jobstate.Job
 	var unsubmitted []string
 	for _, r := range recs {
 		if r.Submission == index.Submitted {
-			refs = append(refs, sdk.JobRef{Platform: r.Platform, ID: r.JobID})
+			jobs = append(jobs, stateJob(r))
 		} else {
 			unsubmitted = append(unsubmitted, r.Name+" ("+string(r.Submission)+")")
 		}
 	}
 	notAll := &sdk.Error{Kind: sdk.ErrUnavailable, Message: fmt.Sprintf("%d jobs of batch %s were never submitted: %s", len(unsubmitted), id, strings.Join(unsubmitted, ", ")),
 		Hint: "run 'neural-host job reconcile', or 'neural-host batch submit FILE' again to submit them"}
-	if len(refs) == 0 {
+	if len(jobs) == 0 {
 		return notAll
 	}
-	if err := waitFor(c.Context, sess(c), refs, w, false); err != nil {
+	if err := waitFor(c.Context, sess(c), jobs, w, false); err != nil {
 		return err
 	}
 	if len(unsubmitted) > 0 {

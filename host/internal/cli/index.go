@@ -5,10 +5,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/neural-dsl/neural-host/host/internal/index"
+	"github.com/neural-dsl/neural-host/host/internal/jobstate"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/sdk"
 )
@@ -38,64 +38,52 @@ const refreshConcurrency = 16
 
 // refreshRecords turns index rows into jobs, asking the platforms for the
 // state of every submitted job not known to have ended (one plugin per
-// platform, several calls at once) and recording what they say. A platform
-// that cannot be asked is noted in errs and its jobs keep their last known
-// state.
+// platform, through its listing where it has one) and recording what they
+// say. A platform that cannot be asked is noted in errs and its jobs keep
+// their last known state.
 func refreshRecords(ctx context.Context, s *session, db *index.DB, recs []index.Record, errs map[string]string) []output.IndexedJob {
 	out := make([]output.IndexedJob, len(recs))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, refreshConcurrency)
-	conns := map[string]sdk.Platform{}
+	var wanted []jobstate.Job
 	for i, r := range recs {
 		out[i] = indexedJob(r)
+		if r.Submission == index.Submitted && !r.Terminal {
+			wanted = append(wanted, stateJob(r))
+		}
+	}
+	if len(wanted) == 0 {
+		return out
+	}
+	res := refreshStates(ctx, s, wanted)
+	for p, err := range res.Failed {
+		errs[p] = s.errorText(err)
+	}
+	fresh := map[string][]sdk.JobStatus{}
+	for i, r := range recs {
 		if r.Submission != index.Submitted || r.Terminal {
 			continue
 		}
-		conn, seen := conns[r.Platform]
-		if !seen {
-			c, err := s.mgr.Get(ctx, r.Platform)
-			if err != nil {
-				mu.Lock()
-				errs[r.Platform] = s.errorText(err)
-				mu.Unlock()
-			} else {
-				conn = c
-			}
-			conns[r.Platform] = conn
+		ref := sdk.JobRef{Platform: r.Platform, ID: r.JobID}
+		st, ok := res.Statuses[ref]
+		if _, gone := res.NotFound[ref]; gone {
+			st, ok = r.Status(), true
+			st.State, st.Reason, st.Terminal = sdk.StateUnknown, "the platform no longer knows this job", false
 		}
-		if conn == nil {
+		if !ok {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, r index.Record) {
-			defer func() { <-sem; wg.Done() }()
-			st, err := conn.Status(ctx, r.JobID)
-			if errors.Is(err, sdk.ErrNotFound) {
-				st, err = r.Status(), nil
-				st.State, st.Reason, st.Terminal = sdk.StateUnknown, "the platform no longer knows this job", false
-			}
-			if err != nil {
-				mu.Lock()
-				if _, ok := errs[r.Platform]; !ok {
-					errs[r.Platform] = s.errorText(err)
-				}
-				mu.Unlock()
-				return
-			}
-			if err := db.Update(context.WithoutCancel(ctx), r.Platform, st); err != nil {
-				s.log.Debug("could not record a job's state", "job", r.Ref(), "error", err)
-			}
-			j := output.JobOf(r.Platform, st)
-			j.Labels = nonNilLabels(st.Labels, r.Labels)
-			if j.CreatedAt == "" {
-				j.CreatedAt = output.Time(r.CreatedAt)
-			}
-			out[i].Job = j
-		}(i, r)
+		fresh[r.Platform] = append(fresh[r.Platform], st)
+		j := output.JobOf(r.Platform, st)
+		j.Labels = nonNilLabels(st.Labels, r.Labels)
+		if j.CreatedAt == "" {
+			j.CreatedAt = output.Time(r.CreatedAt)
+		}
+		out[i].Job = j
 	}
-	wg.Wait()
+	for p, sts := range fresh {
+		if err := db.UpdateAll(context.WithoutCancel(ctx), p, sts); err != nil {
+			s.log.Debug("could not record the jobs' states", "platform", p, "error", err)
+		}
+	}
 	return out
 }
 

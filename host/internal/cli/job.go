@@ -12,6 +12,7 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/budget"
 	"github.com/neural-dsl/neural-host/host/internal/index"
 	"github.com/neural-dsl/neural-host/host/internal/jobspec"
+	"github.com/neural-dsl/neural-host/host/internal/jobstate"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/host/internal/submission"
 	"github.com/neural-dsl/neural-host/host/internal/wait"
@@ -151,7 +152,7 @@ func jobSubmit(c *cli.Context) error {
 		return s.out.Show(output.Submitted{Job: output.JobOf(p.platform, st)})
 	}
 	s.out.Notef("Submitted %s\n", output.Escape(ref.String()))
-	return waitFor(c.Context, s, []sdk.JobRef{ref}, wait.Waiter{Interval: time.Second}, c.Bool("follow"))
+	return waitFor(c.Context, s, stateJobsOf([]sdk.JobRef{ref}), wait.Waiter{Interval: time.Second}, c.Bool("follow"))
 }
 
 // refs parses the PLATFORM:ID arguments; there must be at least one.
@@ -261,7 +262,7 @@ func jobWait(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(c.Context, s, rs, w, c.Bool("follow"))
+	return waitFor(c.Context, s, stateJobsOf(rs), w, c.Bool("follow"))
 }
 
 // waiterFlags reads --timeout and --poll-interval.
@@ -274,8 +275,12 @@ func waiterFlags(c *cli.Context) (wait.Waiter, error) {
 
 // waitFor waits for every job to end, telling people as each does, and
 // returns how they ended as the documented exit code's error.
-func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, w wait.Waiter, follow bool) error {
-	w.Poll, w.Ended = wait.Each(s.status), s.out.JobEnded
+func waitFor(ctx context.Context, s *session, jobs []jobstate.Job, w wait.Waiter, follow bool) error {
+	rs := make([]sdk.JobRef, len(jobs))
+	for i, j := range jobs {
+		rs[i] = j.Ref()
+	}
+	w.Poll, w.Ended = statesPoll(s, jobs), s.out.JobEnded
 	if follow {
 		w.Follow = func(ctx context.Context) error {
 			conn, err := s.mgr.Get(ctx, rs[0].Platform)
@@ -289,11 +294,11 @@ func waitFor(ctx context.Context, s *session, rs []sdk.JobRef, w wait.Waiter, fo
 	if err != nil {
 		return err
 	}
-	jobs := output.Waited{}
+	waited := output.Waited{}
 	for _, r := range rs {
-		jobs = append(jobs, output.JobOf(r.Platform, final[r]))
+		waited = append(waited, output.JobOf(r.Platform, final[r]))
 	}
-	if err := s.out.Show(jobs); err != nil {
+	if err := s.out.Show(waited); err != nil {
 		return err
 	}
 	return wait.Outcome(rs, final)

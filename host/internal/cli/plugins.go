@@ -463,7 +463,13 @@ func pluginsNew(c *cli.Context) error {
 	if module == "" {
 		module = "example.com/neural-plugin-" + name
 	}
-	written, err := scaffold.Write(scaffold.Options{Name: name, Dir: dir, Module: module, SDKPath: c.String("sdk-path")})
+	// make install runs the host that wrote the plugin, not whichever
+	// neural-host is first on PATH.
+	host, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	written, err := scaffold.Write(scaffold.Options{Name: name, Dir: dir, Module: module, SDKPath: c.String("sdk-path"), Host: host})
 	if err != nil {
 		return err
 	}

@@ -327,9 +327,19 @@ func (d *DB) Failed(ctx context.Context, platform, key string, to Submission, ms
 
 // Update stores a fresh status of a submitted job.
 func (d *DB) Update(ctx context.Context, platform string, st sdk.JobStatus) error {
-	return d.exec(ctx, updateQuery,
-		string(st.State), st.RawState, st.Reason, st.Terminal, unixNano(st.CreatedAt), unixNano(st.CreatedAt),
-		d.now().UnixNano(), platform, st.ID)
+	return d.UpdateAll(ctx, platform, []sdk.JobStatus{st})
+}
+
+// UpdateAll is Update for many jobs of one platform, in one transaction: a
+// refresh of a thousand jobs is one commit, not a thousand.
+func (d *DB) UpdateAll(ctx context.Context, platform string, sts []sdk.JobStatus) error {
+	now := d.now().UnixNano()
+	stmts := make([]stmt, len(sts))
+	for i, st := range sts {
+		stmts[i] = stmt{updateQuery, []any{string(st.State), st.RawState, st.Reason, st.Terminal, unixNano(st.CreatedAt), unixNano(st.CreatedAt),
+			now, platform, st.ID}}
+	}
+	return d.execAll(ctx, stmts)
 }
 
 // Get returns the row of platform and key.

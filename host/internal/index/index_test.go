@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,44 @@ func TestSubmissionLifecycle(t *testing.T) {
 	}
 	if _, ok, _ := d.Get(ctx, "local", "nope"); ok {
 		t.Error("Get found a row that was never written")
+	}
+}
+
+// TestUpdateAll: one call stores many jobs' states, of its platform only.
+func TestUpdateAll(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	var fresh []sdk.JobStatus
+	for _, p := range []string{"p", "q"} {
+		for i := 0; i < 300; i++ {
+			key := strconv.Itoa(i)
+			if err := d.Begin(ctx, Record{Platform: p, Key: key}); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Submitted(ctx, p, key, sdk.JobStatus{ID: "j" + key, State: sdk.StateQueued}); err != nil {
+				t.Fatal(err)
+			}
+			if p == "p" {
+				fresh = append(fresh, sdk.JobStatus{ID: "j" + key, State: sdk.StateRunning, RawState: "R" + key})
+			}
+		}
+	}
+	if err := d.UpdateAll(ctx, "p", fresh); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := d.List(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range rs {
+		got[r.Platform+" "+string(r.State)]++
+		if r.State == sdk.StateRunning && r.RawState != "R"+r.Key {
+			t.Errorf("%s:%s has raw state %q", r.Platform, r.JobID, r.RawState)
+		}
+	}
+	if want := map[string]int{"p running": 300, "q queued": 300}; !reflect.DeepEqual(got, want) {
+		t.Errorf("states %v, want %v", got, want)
 	}
 }
 

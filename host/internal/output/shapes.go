@@ -141,6 +141,7 @@ type Capabilities struct {
 	Usage     bool `json:"usage"`
 	Prices    bool `json:"prices"`
 	Plan      bool `json:"plan"`
+	JobStates bool `json:"job_states"`
 }
 
 // ConfigField describes one setting of a platform.

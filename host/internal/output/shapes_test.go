@@ -39,7 +39,7 @@ func TestShapes(t *testing.T) {
 		{"plan price", PlanOf("p", "n", sdk.Plan{}, 0).HourlyPrice, []string{"known", "usd_per_hour", "source", "as_of", "estimate"}},
 		{"log line", LogLine{}, []string{"time", "source", "line", "cursor", "truncated"}},
 		{"platforms", PlatformsOf([]Platform{{Config: []ConfigField{}}}, nil, false).Rows[0], []string{"name", "version", "protocol_version", "sdk_version", "description", "path", "capabilities", "config", "error"}},
-		{"capabilities", Capabilities{}, []string{"jobs", "log_follow", "files", "deploy", "usage", "prices", "plan"}},
+		{"capabilities", Capabilities{}, []string{"jobs", "log_follow", "files", "deploy", "usage", "prices", "plan", "job_states"}},
 		{"config field", ConfigField{EnvVars: []string{}}, []string{"key", "description", "required", "secret", "default", "env_vars"}},
 		{"auth", Auth{Diagnostics: []Diagnostic{}}, []string{"platform", "status", "identity", "account", "message", "hint", "diagnostics"}},
 		{"diagnostic", Diagnostic{}, []string{"check", "ok", "message", "hint"}},

@@ -220,7 +220,7 @@ func (c Capabilities) String() string {
 	for _, x := range []struct {
 		on   bool
 		name string
-	}{{c.Jobs, "jobs"}, {c.LogFollow, "logs-follow"}, {c.Plan, "plan"}, {c.Files, "files"}, {c.Deploy, "deploy"}, {c.Usage, "usage"}, {c.Prices, "prices"}} {
+	}{{c.Jobs, "jobs"}, {c.LogFollow, "logs-follow"}, {c.Plan, "plan"}, {c.Files, "files"}, {c.Deploy, "deploy"}, {c.Usage, "usage"}, {c.Prices, "prices"}, {c.JobStates, "job-states"}} {
 		if x.on {
 			out = append(out, x.name)
 		}

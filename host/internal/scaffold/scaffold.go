@@ -1,16 +1,22 @@
 // Package scaffold writes the skeleton of a new platform plugin: a Go module
 // that builds as neural-plugin-NAME, runs jobs end to end from its first
 // build (as detached processes on the machine, to be replaced by calls to
-// the platform's API), and carries a conformance test. It writes files and
-// nothing else.
+// the platform's API), and carries a conformance test. The module points
+// at a neural-host checkout with a replace directive, because the SDK is
+// not published as a Go module; its go.mod and go.sum pin every dependency
+// at the version the checkout is built and tested with, so that it builds
+// without resolving anything. It writes files and nothing else.
 package scaffold
 
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"text/template"
 
@@ -28,9 +34,76 @@ type Options struct {
 	Dir string
 	// Module is the Go module path.
 	Module string
-	// SDKPath, when set, points the module at a neural-host checkout with a
-	// replace directive; empty requires the published SDK version.
+	// SDKPath is the neural-host checkout the module builds against; empty
+	// looks for one with FindSDK.
 	SDKPath string
+	// Host is the neural-host executable that 'make install' runs; empty
+	// runs neural-host from PATH.
+	Host string
+}
+
+// EnvSDKPath names a neural-host checkout for `plugins new`.
+const EnvSDKPath = "NEURAL_SDK_PATH"
+
+const sdkModule = "github.com/neural-dsl/neural-host"
+
+// FindSDK returns the neural-host checkout to build a plugin against:
+// flag when set, else $NEURAL_SDK_PATH, else the checkout this neural-host
+// was built from, if it is still there. The error says how to name one.
+func FindSDK(flag string) (string, error) {
+	if flag != "" {
+		return checkSDK("sdk-path", flag)
+	}
+	if env := os.Getenv(EnvSDKPath); env != "" {
+		return checkSDK(EnvSDKPath, env)
+	}
+	// A build without -trimpath records this file's absolute path; three
+	// directories up is the checkout's root.
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if root, err := checkSDK("", filepath.Join(filepath.Dir(file), "..", "..", "..")); err == nil {
+			return root, nil
+		}
+	}
+	return "", sdk.FieldError("sdk-path", "no neural-host checkout to build the plugin against: the SDK is not published as a Go module, and this neural-host was not built from a checkout that is still in place",
+		"clone neural-host and run 'neural-host plugins new NAME --sdk-path DIR' with DIR the clone (the directory holding go.mod and sdk/), or export "+EnvSDKPath+"=DIR")
+}
+
+// checkSDK resolves dir and checks that it holds the SDK's module.
+func checkSDK(field, dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	mod, err := os.ReadFile(filepath.Join(abs, "go.mod"))
+	_, docErr := os.Stat(filepath.Join(abs, "sdk", "doc.go"))
+	if err != nil || docErr != nil || modulePath(mod) != sdkModule {
+		return "", sdk.FieldError(field, abs+" is not a neural-host checkout", "point it at the directory holding neural-host's go.mod and sdk/")
+	}
+	return abs, nil
+}
+
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.TrimSpace(p)
+		}
+	}
+	return ""
+}
+
+// requireRE matches a requirement in go.mod, inside a block or alone.
+var requireRE = regexp.MustCompile(`(?m)^(?:require\s+|\t)(\S+) (v\S+)`)
+
+// requirements lists the checkout's requirements as indirect ones of the
+// plugin's module: with its go.sum they are what the SDK is tested with,
+// and the plugin builds on them without asking a module proxy to resolve
+// anything. 'go mod tidy' trims those the plugin does not use.
+func requirements(gomod []byte) []string {
+	var out []string
+	for _, m := range requireRE.FindAllStringSubmatch(string(gomod), -1) {
+		out = append(out, m[1]+" "+m[2])
+	}
+	return out
 }
 
 // Write renders the skeleton into o.Dir and returns the files written.
@@ -41,22 +114,28 @@ func Write(o Options) ([]string, error) {
 	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
 		return nil, sdk.FieldError("dir", o.Dir+" exists and is not empty", "choose a new directory with --dir")
 	}
-	if o.SDKPath != "" {
-		abs, err := filepath.Abs(o.SDKPath)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(filepath.Join(abs, "sdk", "doc.go")); err != nil {
-			return nil, sdk.FieldError("sdk-path", abs+" is not a neural-host checkout", "point --sdk-path at the directory holding go.mod and sdk/")
-		}
-		o.SDKPath = abs
+	root, err := FindSDK(o.SDKPath)
+	if err != nil {
+		return nil, err
 	}
-	data := map[string]string{
-		"Name": o.Name, "Module": o.Module, "SDKPath": o.SDKPath, "SDKVersion": "v" + sdk.Version,
-		"EnvPrefix": strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_")),
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		return nil, fmt.Errorf("scaffold: the checkout has no go.sum: %w", err)
+	}
+	host := o.Host
+	if host == "" {
+		host = "neural-host"
+	}
+	data := map[string]any{
+		"Name": o.Name, "Module": o.Module, "SDKPath": root, "SDKVersion": "v" + sdk.Version, "Host": host,
+		"Requires": requirements(gomod), "EnvPrefix": strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_")),
 	}
 	var written []string
-	err := fs.WalkDir(files, "template", func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(files, "template", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -83,5 +162,12 @@ func Write(o Options) ([]string, error) {
 		written = append(written, dst)
 		return nil
 	})
-	return written, err
+	if err != nil {
+		return written, err
+	}
+	sum := filepath.Join(o.Dir, "go.sum")
+	if err := os.WriteFile(sum, gosum, 0o644); err != nil {
+		return written, err
+	}
+	return append(written, sum), nil
 }

@@ -72,28 +72,6 @@ func (e *TimeoutError) Kind() string { return "timeout" }
 // asked and the round comes back later; any other error ends the wait.
 type Poll func(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error)
 
-// Each makes a Poll from a call that asks for one job's state: a job whose
-// call is rate limited is asked again next round, and the first other
-// failure ends the round.
-func Each(status func(ctx context.Context, ref sdk.JobRef) (sdk.JobStatus, error)) Poll {
-	return func(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error) {
-		out := map[sdk.JobRef]sdk.JobStatus{}
-		var limited error
-		for _, r := range refs {
-			st, err := status(ctx, r)
-			if errors.Is(err, sdk.ErrRateLimited) {
-				limited = err
-				continue
-			}
-			if err != nil {
-				return out, err
-			}
-			out[r] = st
-		}
-		return out, limited
-	}
-}
-
 // Waiter polls jobs until each is terminal.
 type Waiter struct {
 	// Poll asks for the states of the jobs not yet ended, all at once.

@@ -64,7 +64,7 @@ func TestWait(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &script{answers: tc.answers}
 			var endedRefs []sdk.JobRef
-			w := Waiter{Poll: Each(s.status), Interval: time.Millisecond, Timeout: tc.timeout,
+			w := Waiter{Poll: each(s.status), Interval: time.Millisecond, Timeout: tc.timeout,
 				Ended: func(r sdk.JobRef, _ sdk.JobStatus) { endedRefs = append(endedRefs, r) }}
 			final, err := w.Wait(context.Background(), []sdk.JobRef{a, b})
 			if tc.err != nil {
@@ -91,7 +91,7 @@ func TestWait(t *testing.T) {
 
 func TestWaitTimesOutNamingTheJobsLeft(t *testing.T) {
 	s := &script{answers: map[sdk.JobRef][]any{a: {ended(sdk.StateSucceeded)}, b: {running}}}
-	_, err := Waiter{Poll: Each(s.status), Interval: time.Millisecond, Timeout: 30 * time.Millisecond}.Wait(context.Background(), []sdk.JobRef{a, b})
+	_, err := Waiter{Poll: each(s.status), Interval: time.Millisecond, Timeout: 30 * time.Millisecond}.Wait(context.Background(), []sdk.JobRef{a, b})
 	var te *TimeoutError
 	if !errors.As(err, &te) || len(te.Refs) != 1 || te.Refs[0] != "p:b" || te.ExitCode() != ExitTimeout {
 		t.Errorf("Wait = %v, want a timeout naming p:b", err)
@@ -100,7 +100,7 @@ func TestWaitTimesOutNamingTheJobsLeft(t *testing.T) {
 
 func TestFollowRunsWithinTheTimeout(t *testing.T) {
 	s := &script{answers: map[sdk.JobRef][]any{a: {running}}}
-	w := Waiter{Poll: Each(s.status), Timeout: 20 * time.Millisecond, Follow: func(ctx context.Context) error {
+	w := Waiter{Poll: each(s.status), Timeout: 20 * time.Millisecond, Follow: func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}}
@@ -114,7 +114,7 @@ func TestFollowRunsWithinTheTimeout(t *testing.T) {
 func TestWaitStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &script{answers: map[sdk.JobRef][]any{a: {running}}}
-	w := Waiter{Poll: Each(func(ctx context.Context, r sdk.JobRef) (sdk.JobStatus, error) {
+	w := Waiter{Poll: each(func(ctx context.Context, r sdk.JobRef) (sdk.JobStatus, error) {
 		cancel()
 		return s.status(ctx, r)
 	}), Interval: time.Hour}
@@ -127,7 +127,7 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 // with the plugin's start error, not the context's, because the deadline
 // cut the start short; that is still the wait timing out.
 func TestADeadlinePassingWhileAPluginStartsIsATimeout(t *testing.T) {
-	w := Waiter{Timeout: 20 * time.Millisecond, Poll: Each(func(ctx context.Context, _ sdk.JobRef) (sdk.JobStatus, error) {
+	w := Waiter{Timeout: 20 * time.Millisecond, Poll: each(func(ctx context.Context, _ sdk.JobRef) (sdk.JobStatus, error) {
 		<-ctx.Done()
 		return sdk.JobStatus{}, errors.New("plugin did not start in time")
 	})}
@@ -164,5 +164,27 @@ func TestRoundsAskForAllPendingJobsAtOnce(t *testing.T) {
 		if !slices.Equal(rounds[i], want[i]) {
 			t.Errorf("round %d asked for %v, want %v", i+1, rounds[i], want[i])
 		}
+	}
+}
+
+// each makes a Poll from a call that asks for one job's state: a job whose
+// call is rate limited is asked again next round, and the first other
+// failure ends the round.
+func each(status func(ctx context.Context, ref sdk.JobRef) (sdk.JobStatus, error)) Poll {
+	return func(ctx context.Context, refs []sdk.JobRef) (map[sdk.JobRef]sdk.JobStatus, error) {
+		out := map[sdk.JobRef]sdk.JobStatus{}
+		var limited error
+		for _, r := range refs {
+			st, err := status(ctx, r)
+			if errors.Is(err, sdk.ErrRateLimited) {
+				limited = err
+				continue
+			}
+			if err != nil {
+				return out, err
+			}
+			out[r] = st
+		}
+		return out, limited
 	}
 }

@@ -1,7 +1,8 @@
 // The wire contract between neural-host and a platform plugin.
 //
 // A plugin serves Platform always and each optional service (Files, Deploy,
-// Usage, Prices) only when it has that capability; GetMetadata says which.
+// Usage, Prices, States) only when it has that capability; GetMetadata says
+// which.
 // Errors travel as gRPC status codes with an ErrorDetail in the details, so
 // the host can tell not-found from unauthenticated from bad input.
 
@@ -421,6 +422,7 @@ type Capabilities struct {
 	Usage         bool                   `protobuf:"varint,5,opt,name=usage,proto3" json:"usage,omitempty"`
 	Prices        bool                   `protobuf:"varint,6,opt,name=prices,proto3" json:"prices,omitempty"`
 	Plan          bool                   `protobuf:"varint,7,opt,name=plan,proto3" json:"plan,omitempty"`
+	JobStates     bool                   `protobuf:"varint,8,opt,name=job_states,json=jobStates,proto3" json:"job_states,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -500,6 +502,13 @@ func (x *Capabilities) GetPrices() bool {
 func (x *Capabilities) GetPlan() bool {
 	if x != nil {
 		return x.Plan
+	}
+	return false
+}
+
+func (x *Capabilities) GetJobStates() bool {
+	if x != nil {
+		return x.JobStates
 	}
 	return false
 }
@@ -3040,6 +3049,140 @@ func (x *PriceRow) GetAsOf() string {
 	return ""
 }
 
+// JobStatesRequest asks for the states of the jobs ids, one page of the
+// platform's listing at a time. labels and created_after are hints that let
+// the platform filter its listing: every wanted job carries labels (as
+// submitted) and was created after created_after.
+type JobStatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []string               `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	Labels        map[string]string      `protobuf:"bytes,2,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CreatedAfter  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobStatesRequest) Reset() {
+	*x = JobStatesRequest{}
+	mi := &file_neural_platform_v1_platform_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobStatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobStatesRequest) ProtoMessage() {}
+
+func (x *JobStatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_neural_platform_v1_platform_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobStatesRequest.ProtoReflect.Descriptor instead.
+func (*JobStatesRequest) Descriptor() ([]byte, []int) {
+	return file_neural_platform_v1_platform_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *JobStatesRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *JobStatesRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *JobStatesRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *JobStatesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *JobStatesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// JobStatesResponse holds the wanted jobs found on one page; a wanted job
+// not among them was not on the page.
+type JobStatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Jobs          []*JobStatus           `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobStatesResponse) Reset() {
+	*x = JobStatesResponse{}
+	mi := &file_neural_platform_v1_platform_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobStatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobStatesResponse) ProtoMessage() {}
+
+func (x *JobStatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_neural_platform_v1_platform_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobStatesResponse.ProtoReflect.Descriptor instead.
+func (*JobStatesResponse) Descriptor() ([]byte, []int) {
+	return file_neural_platform_v1_platform_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *JobStatesResponse) GetJobs() []*JobStatus {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+func (x *JobStatesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_neural_platform_v1_platform_proto protoreflect.FileDescriptor
 
 const file_neural_platform_v1_platform_proto_rawDesc = "" +
@@ -3060,7 +3203,7 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\fcapabilities\x18\x06 \x01(\v2 .neural.platform.v1.CapabilitiesR\fcapabilities\x127\n" +
 	"\x06config\x18\a \x03(\v2\x1f.neural.platform.v1.ConfigFieldR\x06config\x12@\n" +
 	"\vjob_options\x18\b \x03(\v2\x1f.neural.platform.v1.ConfigFieldR\n" +
-	"jobOptions\"\xb1\x01\n" +
+	"jobOptions\"\xd0\x01\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04jobs\x18\x01 \x01(\bR\x04jobs\x12\x1d\n" +
 	"\n" +
@@ -3069,7 +3212,9 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\x06deploy\x18\x04 \x01(\bR\x06deploy\x12\x14\n" +
 	"\x05usage\x18\x05 \x01(\bR\x05usage\x12\x16\n" +
 	"\x06prices\x18\x06 \x01(\bR\x06prices\x12\x12\n" +
-	"\x04plan\x18\a \x01(\bR\x04plan\"\xaa\x01\n" +
+	"\x04plan\x18\a \x01(\bR\x04plan\x12\x1d\n" +
+	"\n" +
+	"job_states\x18\b \x01(\bR\tjobStates\"\xaa\x01\n" +
 	"\vConfigField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1a\n" +
@@ -3313,7 +3458,20 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\x11spot_usd_per_hour\x18\b \x01(\x01R\x0espotUsdPerHour\x12\x16\n" +
 	"\x06source\x18\t \x01(\tR\x06source\x12\x13\n" +
 	"\x05as_of\x18\n" +
-	" \x01(\tR\x04asOf*\x92\x02\n" +
+	" \x01(\tR\x04asOf\"\xa6\x02\n" +
+	"\x10JobStatesRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\x12H\n" +
+	"\x06labels\x18\x02 \x03(\v20.neural.platform.v1.JobStatesRequest.LabelsEntryR\x06labels\x12?\n" +
+	"\rcreated_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"n\n" +
+	"\x11JobStatesResponse\x121\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x1d.neural.platform.v1.JobStatusR\x04jobs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x92\x02\n" +
 	"\tErrorKind\x12\x1a\n" +
 	"\x16ERROR_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_KIND_NOT_FOUND\x10\x01\x12\x1e\n" +
@@ -3363,7 +3521,9 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\bGetUsage\x12#.neural.platform.v1.GetUsageRequest\x1a$.neural.platform.v1.GetUsageResponse2e\n" +
 	"\x06Prices\x12[\n" +
 	"\n" +
-	"ListPrices\x12%.neural.platform.v1.ListPricesRequest\x1a&.neural.platform.v1.ListPricesResponseBFZDgithub.com/neural-dsl/neural-host/sdk/internal/platformpb;platformpbb\x06proto3"
+	"ListPrices\x12%.neural.platform.v1.ListPricesRequest\x1a&.neural.platform.v1.ListPricesResponse2b\n" +
+	"\x06States\x12X\n" +
+	"\tJobStates\x12$.neural.platform.v1.JobStatesRequest\x1a%.neural.platform.v1.JobStatesResponseBFZDgithub.com/neural-dsl/neural-host/sdk/internal/platformpb;platformpbb\x06proto3"
 
 var (
 	file_neural_platform_v1_platform_proto_rawDescOnce sync.Once
@@ -3378,7 +3538,7 @@ func file_neural_platform_v1_platform_proto_rawDescGZIP() []byte {
 }
 
 var file_neural_platform_v1_platform_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_neural_platform_v1_platform_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_neural_platform_v1_platform_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_neural_platform_v1_platform_proto_goTypes = []any{
 	(ErrorKind)(0),                 // 0: neural.platform.v1.ErrorKind
 	(JobKind)(0),                   // 1: neural.platform.v1.JobKind
@@ -3425,103 +3585,111 @@ var file_neural_platform_v1_platform_proto_goTypes = []any{
 	(*ListPricesRequest)(nil),      // 42: neural.platform.v1.ListPricesRequest
 	(*ListPricesResponse)(nil),     // 43: neural.platform.v1.ListPricesResponse
 	(*PriceRow)(nil),               // 44: neural.platform.v1.PriceRow
-	nil,                            // 45: neural.platform.v1.ConfigureRequest.ValuesEntry
-	nil,                            // 46: neural.platform.v1.JobSpec.EnvEntry
-	nil,                            // 47: neural.platform.v1.JobSpec.LabelsEntry
-	nil,                            // 48: neural.platform.v1.JobSpec.OptionsEntry
-	nil,                            // 49: neural.platform.v1.JobStatus.LabelsEntry
-	nil,                            // 50: neural.platform.v1.JobStatus.AttributesEntry
-	nil,                            // 51: neural.platform.v1.JobResult.MetricsEntry
-	nil,                            // 52: neural.platform.v1.ListRequest.LabelsEntry
-	nil,                            // 53: neural.platform.v1.DeployRequest.EnvEntry
-	nil,                            // 54: neural.platform.v1.DeployRequest.OptionsEntry
-	nil,                            // 55: neural.platform.v1.Endpoint.AttributesEntry
-	(*timestamppb.Timestamp)(nil),  // 56: google.protobuf.Timestamp
+	(*JobStatesRequest)(nil),       // 45: neural.platform.v1.JobStatesRequest
+	(*JobStatesResponse)(nil),      // 46: neural.platform.v1.JobStatesResponse
+	nil,                            // 47: neural.platform.v1.ConfigureRequest.ValuesEntry
+	nil,                            // 48: neural.platform.v1.JobSpec.EnvEntry
+	nil,                            // 49: neural.platform.v1.JobSpec.LabelsEntry
+	nil,                            // 50: neural.platform.v1.JobSpec.OptionsEntry
+	nil,                            // 51: neural.platform.v1.JobStatus.LabelsEntry
+	nil,                            // 52: neural.platform.v1.JobStatus.AttributesEntry
+	nil,                            // 53: neural.platform.v1.JobResult.MetricsEntry
+	nil,                            // 54: neural.platform.v1.ListRequest.LabelsEntry
+	nil,                            // 55: neural.platform.v1.DeployRequest.EnvEntry
+	nil,                            // 56: neural.platform.v1.DeployRequest.OptionsEntry
+	nil,                            // 57: neural.platform.v1.Endpoint.AttributesEntry
+	nil,                            // 58: neural.platform.v1.JobStatesRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),  // 59: google.protobuf.Timestamp
 }
 var file_neural_platform_v1_platform_proto_depIdxs = []int32{
 	0,  // 0: neural.platform.v1.ErrorDetail.kind:type_name -> neural.platform.v1.ErrorKind
 	6,  // 1: neural.platform.v1.Metadata.capabilities:type_name -> neural.platform.v1.Capabilities
 	7,  // 2: neural.platform.v1.Metadata.config:type_name -> neural.platform.v1.ConfigField
 	7,  // 3: neural.platform.v1.Metadata.job_options:type_name -> neural.platform.v1.ConfigField
-	45, // 4: neural.platform.v1.ConfigureRequest.values:type_name -> neural.platform.v1.ConfigureRequest.ValuesEntry
+	47, // 4: neural.platform.v1.ConfigureRequest.values:type_name -> neural.platform.v1.ConfigureRequest.ValuesEntry
 	12, // 5: neural.platform.v1.AuthInfo.diagnostics:type_name -> neural.platform.v1.Diagnostic
 	1,  // 6: neural.platform.v1.JobSpec.kind:type_name -> neural.platform.v1.JobKind
 	14, // 7: neural.platform.v1.JobSpec.dsl:type_name -> neural.platform.v1.DSLOptions
-	46, // 8: neural.platform.v1.JobSpec.env:type_name -> neural.platform.v1.JobSpec.EnvEntry
+	48, // 8: neural.platform.v1.JobSpec.env:type_name -> neural.platform.v1.JobSpec.EnvEntry
 	15, // 9: neural.platform.v1.JobSpec.resources:type_name -> neural.platform.v1.Resources
-	47, // 10: neural.platform.v1.JobSpec.labels:type_name -> neural.platform.v1.JobSpec.LabelsEntry
-	48, // 11: neural.platform.v1.JobSpec.options:type_name -> neural.platform.v1.JobSpec.OptionsEntry
+	49, // 10: neural.platform.v1.JobSpec.labels:type_name -> neural.platform.v1.JobSpec.LabelsEntry
+	50, // 11: neural.platform.v1.JobSpec.options:type_name -> neural.platform.v1.JobSpec.OptionsEntry
 	13, // 12: neural.platform.v1.PlanRequest.spec:type_name -> neural.platform.v1.JobSpec
 	18, // 13: neural.platform.v1.PlanResponse.requests:type_name -> neural.platform.v1.PlannedRequest
 	19, // 14: neural.platform.v1.PlanResponse.hourly_price:type_name -> neural.platform.v1.Price
 	13, // 15: neural.platform.v1.SubmitRequest.spec:type_name -> neural.platform.v1.JobSpec
 	2,  // 16: neural.platform.v1.JobStatus.state:type_name -> neural.platform.v1.JobState
-	56, // 17: neural.platform.v1.JobStatus.created_at:type_name -> google.protobuf.Timestamp
-	56, // 18: neural.platform.v1.JobStatus.started_at:type_name -> google.protobuf.Timestamp
-	56, // 19: neural.platform.v1.JobStatus.ended_at:type_name -> google.protobuf.Timestamp
-	49, // 20: neural.platform.v1.JobStatus.labels:type_name -> neural.platform.v1.JobStatus.LabelsEntry
-	50, // 21: neural.platform.v1.JobStatus.attributes:type_name -> neural.platform.v1.JobStatus.AttributesEntry
+	59, // 17: neural.platform.v1.JobStatus.created_at:type_name -> google.protobuf.Timestamp
+	59, // 18: neural.platform.v1.JobStatus.started_at:type_name -> google.protobuf.Timestamp
+	59, // 19: neural.platform.v1.JobStatus.ended_at:type_name -> google.protobuf.Timestamp
+	51, // 20: neural.platform.v1.JobStatus.labels:type_name -> neural.platform.v1.JobStatus.LabelsEntry
+	52, // 21: neural.platform.v1.JobStatus.attributes:type_name -> neural.platform.v1.JobStatus.AttributesEntry
 	22, // 22: neural.platform.v1.JobResult.status:type_name -> neural.platform.v1.JobStatus
-	51, // 23: neural.platform.v1.JobResult.metrics:type_name -> neural.platform.v1.JobResult.MetricsEntry
-	56, // 24: neural.platform.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	53, // 23: neural.platform.v1.JobResult.metrics:type_name -> neural.platform.v1.JobResult.MetricsEntry
+	59, // 24: neural.platform.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	2,  // 25: neural.platform.v1.ListRequest.states:type_name -> neural.platform.v1.JobState
-	52, // 26: neural.platform.v1.ListRequest.labels:type_name -> neural.platform.v1.ListRequest.LabelsEntry
-	56, // 27: neural.platform.v1.ListRequest.created_after:type_name -> google.protobuf.Timestamp
-	56, // 28: neural.platform.v1.ListRequest.created_before:type_name -> google.protobuf.Timestamp
+	54, // 26: neural.platform.v1.ListRequest.labels:type_name -> neural.platform.v1.ListRequest.LabelsEntry
+	59, // 27: neural.platform.v1.ListRequest.created_after:type_name -> google.protobuf.Timestamp
+	59, // 28: neural.platform.v1.ListRequest.created_before:type_name -> google.protobuf.Timestamp
 	22, // 29: neural.platform.v1.ListResponse.jobs:type_name -> neural.platform.v1.JobStatus
 	30, // 30: neural.platform.v1.TransferEvent.done:type_name -> neural.platform.v1.FileInfo
-	56, // 31: neural.platform.v1.FileInfo.modified_at:type_name -> google.protobuf.Timestamp
+	59, // 31: neural.platform.v1.FileInfo.modified_at:type_name -> google.protobuf.Timestamp
 	30, // 32: neural.platform.v1.ListFilesResponse.files:type_name -> neural.platform.v1.FileInfo
-	53, // 33: neural.platform.v1.DeployRequest.env:type_name -> neural.platform.v1.DeployRequest.EnvEntry
-	54, // 34: neural.platform.v1.DeployRequest.options:type_name -> neural.platform.v1.DeployRequest.OptionsEntry
-	56, // 35: neural.platform.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	55, // 36: neural.platform.v1.Endpoint.attributes:type_name -> neural.platform.v1.Endpoint.AttributesEntry
+	55, // 33: neural.platform.v1.DeployRequest.env:type_name -> neural.platform.v1.DeployRequest.EnvEntry
+	56, // 34: neural.platform.v1.DeployRequest.options:type_name -> neural.platform.v1.DeployRequest.OptionsEntry
+	59, // 35: neural.platform.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	57, // 36: neural.platform.v1.Endpoint.attributes:type_name -> neural.platform.v1.Endpoint.AttributesEntry
 	34, // 37: neural.platform.v1.ListEndpointsResponse.endpoints:type_name -> neural.platform.v1.Endpoint
 	41, // 38: neural.platform.v1.GetUsageResponse.quotas:type_name -> neural.platform.v1.Quota
 	44, // 39: neural.platform.v1.ListPricesResponse.rows:type_name -> neural.platform.v1.PriceRow
-	4,  // 40: neural.platform.v1.Platform.GetMetadata:input_type -> neural.platform.v1.GetMetadataRequest
-	8,  // 41: neural.platform.v1.Platform.Configure:input_type -> neural.platform.v1.ConfigureRequest
-	10, // 42: neural.platform.v1.Platform.CheckAuth:input_type -> neural.platform.v1.CheckAuthRequest
-	16, // 43: neural.platform.v1.Platform.Plan:input_type -> neural.platform.v1.PlanRequest
-	20, // 44: neural.platform.v1.Platform.Submit:input_type -> neural.platform.v1.SubmitRequest
-	21, // 45: neural.platform.v1.Platform.Status:input_type -> neural.platform.v1.JobRequest
-	21, // 46: neural.platform.v1.Platform.Result:input_type -> neural.platform.v1.JobRequest
-	24, // 47: neural.platform.v1.Platform.Logs:input_type -> neural.platform.v1.LogsRequest
-	21, // 48: neural.platform.v1.Platform.Cancel:input_type -> neural.platform.v1.JobRequest
-	26, // 49: neural.platform.v1.Platform.List:input_type -> neural.platform.v1.ListRequest
-	28, // 50: neural.platform.v1.Files.Upload:input_type -> neural.platform.v1.TransferRequest
-	28, // 51: neural.platform.v1.Files.Download:input_type -> neural.platform.v1.TransferRequest
-	31, // 52: neural.platform.v1.Files.ListFiles:input_type -> neural.platform.v1.ListFilesRequest
-	33, // 53: neural.platform.v1.Deploy.Deploy:input_type -> neural.platform.v1.DeployRequest
-	35, // 54: neural.platform.v1.Deploy.GetEndpoint:input_type -> neural.platform.v1.EndpointRequest
-	36, // 55: neural.platform.v1.Deploy.ListEndpoints:input_type -> neural.platform.v1.ListEndpointsRequest
-	35, // 56: neural.platform.v1.Deploy.DeleteEndpoint:input_type -> neural.platform.v1.EndpointRequest
-	39, // 57: neural.platform.v1.Usage.GetUsage:input_type -> neural.platform.v1.GetUsageRequest
-	42, // 58: neural.platform.v1.Prices.ListPrices:input_type -> neural.platform.v1.ListPricesRequest
-	5,  // 59: neural.platform.v1.Platform.GetMetadata:output_type -> neural.platform.v1.Metadata
-	9,  // 60: neural.platform.v1.Platform.Configure:output_type -> neural.platform.v1.ConfigureResponse
-	11, // 61: neural.platform.v1.Platform.CheckAuth:output_type -> neural.platform.v1.AuthInfo
-	17, // 62: neural.platform.v1.Platform.Plan:output_type -> neural.platform.v1.PlanResponse
-	22, // 63: neural.platform.v1.Platform.Submit:output_type -> neural.platform.v1.JobStatus
-	22, // 64: neural.platform.v1.Platform.Status:output_type -> neural.platform.v1.JobStatus
-	23, // 65: neural.platform.v1.Platform.Result:output_type -> neural.platform.v1.JobResult
-	25, // 66: neural.platform.v1.Platform.Logs:output_type -> neural.platform.v1.LogEntry
-	22, // 67: neural.platform.v1.Platform.Cancel:output_type -> neural.platform.v1.JobStatus
-	27, // 68: neural.platform.v1.Platform.List:output_type -> neural.platform.v1.ListResponse
-	29, // 69: neural.platform.v1.Files.Upload:output_type -> neural.platform.v1.TransferEvent
-	29, // 70: neural.platform.v1.Files.Download:output_type -> neural.platform.v1.TransferEvent
-	32, // 71: neural.platform.v1.Files.ListFiles:output_type -> neural.platform.v1.ListFilesResponse
-	34, // 72: neural.platform.v1.Deploy.Deploy:output_type -> neural.platform.v1.Endpoint
-	34, // 73: neural.platform.v1.Deploy.GetEndpoint:output_type -> neural.platform.v1.Endpoint
-	37, // 74: neural.platform.v1.Deploy.ListEndpoints:output_type -> neural.platform.v1.ListEndpointsResponse
-	38, // 75: neural.platform.v1.Deploy.DeleteEndpoint:output_type -> neural.platform.v1.DeleteEndpointResponse
-	40, // 76: neural.platform.v1.Usage.GetUsage:output_type -> neural.platform.v1.GetUsageResponse
-	43, // 77: neural.platform.v1.Prices.ListPrices:output_type -> neural.platform.v1.ListPricesResponse
-	59, // [59:78] is the sub-list for method output_type
-	40, // [40:59] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	58, // 40: neural.platform.v1.JobStatesRequest.labels:type_name -> neural.platform.v1.JobStatesRequest.LabelsEntry
+	59, // 41: neural.platform.v1.JobStatesRequest.created_after:type_name -> google.protobuf.Timestamp
+	22, // 42: neural.platform.v1.JobStatesResponse.jobs:type_name -> neural.platform.v1.JobStatus
+	4,  // 43: neural.platform.v1.Platform.GetMetadata:input_type -> neural.platform.v1.GetMetadataRequest
+	8,  // 44: neural.platform.v1.Platform.Configure:input_type -> neural.platform.v1.ConfigureRequest
+	10, // 45: neural.platform.v1.Platform.CheckAuth:input_type -> neural.platform.v1.CheckAuthRequest
+	16, // 46: neural.platform.v1.Platform.Plan:input_type -> neural.platform.v1.PlanRequest
+	20, // 47: neural.platform.v1.Platform.Submit:input_type -> neural.platform.v1.SubmitRequest
+	21, // 48: neural.platform.v1.Platform.Status:input_type -> neural.platform.v1.JobRequest
+	21, // 49: neural.platform.v1.Platform.Result:input_type -> neural.platform.v1.JobRequest
+	24, // 50: neural.platform.v1.Platform.Logs:input_type -> neural.platform.v1.LogsRequest
+	21, // 51: neural.platform.v1.Platform.Cancel:input_type -> neural.platform.v1.JobRequest
+	26, // 52: neural.platform.v1.Platform.List:input_type -> neural.platform.v1.ListRequest
+	28, // 53: neural.platform.v1.Files.Upload:input_type -> neural.platform.v1.TransferRequest
+	28, // 54: neural.platform.v1.Files.Download:input_type -> neural.platform.v1.TransferRequest
+	31, // 55: neural.platform.v1.Files.ListFiles:input_type -> neural.platform.v1.ListFilesRequest
+	33, // 56: neural.platform.v1.Deploy.Deploy:input_type -> neural.platform.v1.DeployRequest
+	35, // 57: neural.platform.v1.Deploy.GetEndpoint:input_type -> neural.platform.v1.EndpointRequest
+	36, // 58: neural.platform.v1.Deploy.ListEndpoints:input_type -> neural.platform.v1.ListEndpointsRequest
+	35, // 59: neural.platform.v1.Deploy.DeleteEndpoint:input_type -> neural.platform.v1.EndpointRequest
+	39, // 60: neural.platform.v1.Usage.GetUsage:input_type -> neural.platform.v1.GetUsageRequest
+	42, // 61: neural.platform.v1.Prices.ListPrices:input_type -> neural.platform.v1.ListPricesRequest
+	45, // 62: neural.platform.v1.States.JobStates:input_type -> neural.platform.v1.JobStatesRequest
+	5,  // 63: neural.platform.v1.Platform.GetMetadata:output_type -> neural.platform.v1.Metadata
+	9,  // 64: neural.platform.v1.Platform.Configure:output_type -> neural.platform.v1.ConfigureResponse
+	11, // 65: neural.platform.v1.Platform.CheckAuth:output_type -> neural.platform.v1.AuthInfo
+	17, // 66: neural.platform.v1.Platform.Plan:output_type -> neural.platform.v1.PlanResponse
+	22, // 67: neural.platform.v1.Platform.Submit:output_type -> neural.platform.v1.JobStatus
+	22, // 68: neural.platform.v1.Platform.Status:output_type -> neural.platform.v1.JobStatus
+	23, // 69: neural.platform.v1.Platform.Result:output_type -> neural.platform.v1.JobResult
+	25, // 70: neural.platform.v1.Platform.Logs:output_type -> neural.platform.v1.LogEntry
+	22, // 71: neural.platform.v1.Platform.Cancel:output_type -> neural.platform.v1.JobStatus
+	27, // 72: neural.platform.v1.Platform.List:output_type -> neural.platform.v1.ListResponse
+	29, // 73: neural.platform.v1.Files.Upload:output_type -> neural.platform.v1.TransferEvent
+	29, // 74: neural.platform.v1.Files.Download:output_type -> neural.platform.v1.TransferEvent
+	32, // 75: neural.platform.v1.Files.ListFiles:output_type -> neural.platform.v1.ListFilesResponse
+	34, // 76: neural.platform.v1.Deploy.Deploy:output_type -> neural.platform.v1.Endpoint
+	34, // 77: neural.platform.v1.Deploy.GetEndpoint:output_type -> neural.platform.v1.Endpoint
+	37, // 78: neural.platform.v1.Deploy.ListEndpoints:output_type -> neural.platform.v1.ListEndpointsResponse
+	38, // 79: neural.platform.v1.Deploy.DeleteEndpoint:output_type -> neural.platform.v1.DeleteEndpointResponse
+	40, // 80: neural.platform.v1.Usage.GetUsage:output_type -> neural.platform.v1.GetUsageResponse
+	43, // 81: neural.platform.v1.Prices.ListPrices:output_type -> neural.platform.v1.ListPricesResponse
+	46, // 82: neural.platform.v1.States.JobStates:output_type -> neural.platform.v1.JobStatesResponse
+	63, // [63:83] is the sub-list for method output_type
+	43, // [43:63] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_neural_platform_v1_platform_proto_init() }
@@ -3535,9 +3703,9 @@ func file_neural_platform_v1_platform_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_neural_platform_v1_platform_proto_rawDesc), len(file_neural_platform_v1_platform_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   53,
+			NumMessages:   56,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_neural_platform_v1_platform_proto_goTypes,
 		DependencyIndexes: file_neural_platform_v1_platform_proto_depIdxs,

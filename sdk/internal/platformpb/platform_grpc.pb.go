@@ -1,7 +1,8 @@
 // The wire contract between neural-host and a platform plugin.
 //
 // A plugin serves Platform always and each optional service (Files, Deploy,
-// Usage, Prices) only when it has that capability; GetMetadata says which.
+// Usage, Prices, States) only when it has that capability; GetMetadata says
+// which.
 // Errors travel as gRPC status codes with an ErrorDetail in the details, so
 // the host can tell not-found from unauthenticated from bad input.
 
@@ -1072,6 +1073,114 @@ var Prices_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPrices",
 			Handler:    _Prices_ListPrices_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "neural/platform/v1/platform.proto",
+}
+
+const (
+	States_JobStates_FullMethodName = "/neural.platform.v1.States/JobStates"
+)
+
+// StatesClient is the client API for States service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// States reports many jobs' states from one page of the platform's own job
+// listing, where Status would take one call per job.
+type StatesClient interface {
+	JobStates(ctx context.Context, in *JobStatesRequest, opts ...grpc.CallOption) (*JobStatesResponse, error)
+}
+
+type statesClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewStatesClient(cc grpc.ClientConnInterface) StatesClient {
+	return &statesClient{cc}
+}
+
+func (c *statesClient) JobStates(ctx context.Context, in *JobStatesRequest, opts ...grpc.CallOption) (*JobStatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JobStatesResponse)
+	err := c.cc.Invoke(ctx, States_JobStates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StatesServer is the server API for States service.
+// All implementations must embed UnimplementedStatesServer
+// for forward compatibility.
+//
+// States reports many jobs' states from one page of the platform's own job
+// listing, where Status would take one call per job.
+type StatesServer interface {
+	JobStates(context.Context, *JobStatesRequest) (*JobStatesResponse, error)
+	mustEmbedUnimplementedStatesServer()
+}
+
+// UnimplementedStatesServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedStatesServer struct{}
+
+func (UnimplementedStatesServer) JobStates(context.Context, *JobStatesRequest) (*JobStatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method JobStates not implemented")
+}
+func (UnimplementedStatesServer) mustEmbedUnimplementedStatesServer() {}
+func (UnimplementedStatesServer) testEmbeddedByValue()                {}
+
+// UnsafeStatesServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to StatesServer will
+// result in compilation errors.
+type UnsafeStatesServer interface {
+	mustEmbedUnimplementedStatesServer()
+}
+
+func RegisterStatesServer(s grpc.ServiceRegistrar, srv StatesServer) {
+	// If the following call panics, it indicates UnimplementedStatesServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&States_ServiceDesc, srv)
+}
+
+func _States_JobStates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobStatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatesServer).JobStates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: States_JobStates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatesServer).JobStates(ctx, req.(*JobStatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// States_ServiceDesc is the grpc.ServiceDesc for States service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var States_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "neural.platform.v1.States",
+	HandlerType: (*StatesServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "JobStates",
+			Handler:    _States_JobStates_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -19,6 +19,7 @@ type Client struct {
 	deploy   pb.DeployClient
 	usage    pb.UsageClient
 	prices   pb.PricesClient
+	states   pb.StatesClient
 	meta     sdk.Metadata
 }
 
@@ -29,13 +30,14 @@ var (
 	_ sdk.Deployer      = (*Client)(nil)
 	_ sdk.UsageReporter = (*Client)(nil)
 	_ sdk.PriceCatalog  = (*Client)(nil)
+	_ sdk.JobStater     = (*Client)(nil)
 )
 
 // NewClient reads the plugin's metadata over conn and returns a Client.
 func NewClient(ctx context.Context, conn grpc.ClientConnInterface) (*Client, error) {
 	c := &Client{
 		platform: pb.NewPlatformClient(conn), files: pb.NewFilesClient(conn), deploy: pb.NewDeployClient(conn),
-		usage: pb.NewUsageClient(conn), prices: pb.NewPricesClient(conn),
+		usage: pb.NewUsageClient(conn), prices: pb.NewPricesClient(conn), states: pb.NewStatesClient(conn),
 	}
 	m, err := c.platform.GetMetadata(ctx, &pb.GetMetadataRequest{})
 	if err != nil {
@@ -275,6 +277,21 @@ func (c *Client) Prices(ctx context.Context, f sdk.PriceFilter) ([]sdk.PriceRow,
 	var out []sdk.PriceRow
 	for _, row := range r.GetRows() {
 		out = append(out, fromPriceRow(row))
+	}
+	return out, nil
+}
+
+func (c *Client) JobStates(ctx context.Context, req sdk.JobStatesRequest) (sdk.JobStatesResponse, error) {
+	if !c.meta.Capabilities.JobStates {
+		return sdk.JobStatesResponse{}, c.unsupported("listing job states")
+	}
+	r, err := c.states.JobStates(ctx, toJobStatesRequest(req))
+	if err != nil {
+		return sdk.JobStatesResponse{}, fromStatusError(err)
+	}
+	out := sdk.JobStatesResponse{NextPageToken: r.GetNextPageToken()}
+	for _, j := range r.GetJobs() {
+		out.Jobs = append(out.Jobs, fromStatus(j))
 	}
 	return out, nil
 }

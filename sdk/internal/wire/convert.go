@@ -173,6 +173,15 @@ func fromListRequest(r *pb.ListRequest) sdk.ListRequest {
 	return out
 }
 
+func toJobStatesRequest(r sdk.JobStatesRequest) *pb.JobStatesRequest {
+	return &pb.JobStatesRequest{Ids: r.IDs, Labels: r.Labels, CreatedAfter: toTime(r.CreatedAfter), PageSize: int32(r.PageSize), PageToken: r.PageToken}
+}
+
+func fromJobStatesRequest(r *pb.JobStatesRequest) sdk.JobStatesRequest {
+	return sdk.JobStatesRequest{IDs: r.GetIds(), Labels: r.GetLabels(), CreatedAfter: fromTime(r.GetCreatedAfter()),
+		PageSize: int(r.GetPageSize()), PageToken: r.GetPageToken()}
+}
+
 func toConfigFields(fs []sdk.ConfigField) []*pb.ConfigField {
 	out := make([]*pb.ConfigField, len(fs))
 	for i, f := range fs {
@@ -193,7 +202,7 @@ func toMetadata(m sdk.Metadata) *pb.Metadata {
 	c := m.Capabilities
 	return &pb.Metadata{
 		Name: m.Name, Version: m.Version, ProtocolVersion: int32(m.ProtocolVersion), SdkVersion: m.SDKVersion, Description: m.Description,
-		Capabilities: &pb.Capabilities{Jobs: c.Jobs, LogFollow: c.LogFollow, Files: c.Files, Deploy: c.Deploy, Usage: c.Usage, Prices: c.Prices, Plan: c.Plan},
+		Capabilities: &pb.Capabilities{Jobs: c.Jobs, LogFollow: c.LogFollow, Files: c.Files, Deploy: c.Deploy, Usage: c.Usage, Prices: c.Prices, Plan: c.Plan, JobStates: c.JobStates},
 		Config:       toConfigFields(m.Config), JobOptions: toConfigFields(m.JobOptions),
 	}
 }
@@ -202,7 +211,7 @@ func fromMetadata(m *pb.Metadata) sdk.Metadata {
 	c := m.GetCapabilities()
 	return sdk.Metadata{
 		Name: m.GetName(), Version: m.GetVersion(), ProtocolVersion: int(m.GetProtocolVersion()), SDKVersion: m.GetSdkVersion(), Description: m.GetDescription(),
-		Capabilities: sdk.Capabilities{Jobs: c.GetJobs(), LogFollow: c.GetLogFollow(), Files: c.GetFiles(), Deploy: c.GetDeploy(), Usage: c.GetUsage(), Prices: c.GetPrices(), Plan: c.GetPlan()},
+		Capabilities: sdk.Capabilities{Jobs: c.GetJobs(), LogFollow: c.GetLogFollow(), Files: c.GetFiles(), Deploy: c.GetDeploy(), Usage: c.GetUsage(), Prices: c.GetPrices(), Plan: c.GetPlan(), JobStates: c.GetJobStates()},
 		Config:       fromConfigFields(m.GetConfig()), JobOptions: fromConfigFields(m.GetJobOptions()),
 	}
 }

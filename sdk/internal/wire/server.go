@@ -31,6 +31,9 @@ func Register(s *grpc.Server, impl sdk.Platform, logger hclog.Logger) {
 	if p, ok := impl.(sdk.PriceCatalog); ok {
 		pb.RegisterPricesServer(s, &pricesServer{impl: p})
 	}
+	if j, ok := impl.(sdk.JobStater); ok {
+		pb.RegisterStatesServer(s, &statesServer{impl: j})
+	}
 }
 
 // Describe returns impl's metadata with the SDK-owned fields filled in.
@@ -43,6 +46,7 @@ func Describe(impl sdk.Platform) sdk.Metadata {
 	_, m.Capabilities.Deploy = impl.(sdk.Deployer)
 	_, m.Capabilities.Usage = impl.(sdk.UsageReporter)
 	_, m.Capabilities.Prices = impl.(sdk.PriceCatalog)
+	_, m.Capabilities.JobStates = impl.(sdk.JobStater)
 	return m
 }
 
@@ -268,6 +272,23 @@ func (s *pricesServer) ListPrices(ctx context.Context, req *pb.ListPricesRequest
 	out := &pb.ListPricesResponse{}
 	for _, r := range rows {
 		out.Rows = append(out.Rows, toPriceRow(r))
+	}
+	return out, nil
+}
+
+type statesServer struct {
+	pb.UnimplementedStatesServer
+	impl sdk.JobStater
+}
+
+func (s *statesServer) JobStates(ctx context.Context, req *pb.JobStatesRequest) (*pb.JobStatesResponse, error) {
+	r, err := s.impl.JobStates(ctx, fromJobStatesRequest(req))
+	if err != nil {
+		return nil, toStatusError(err)
+	}
+	out := &pb.JobStatesResponse{NextPageToken: r.NextPageToken}
+	for _, j := range r.Jobs {
+		out.Jobs = append(out.Jobs, toStatus(j))
 	}
 	return out, nil
 }

@@ -196,6 +196,50 @@ func TestUnsupportedCapabilities(t *testing.T) {
 	if _, err := c.Prices(context.Background(), sdk.PriceFilter{}); !errors.Is(err, sdk.ErrUnsupported) {
 		t.Errorf("Prices = %v", err)
 	}
+	if _, err := c.JobStates(context.Background(), sdk.JobStatesRequest{IDs: []string{"j1"}}); !errors.Is(err, sdk.ErrUnsupported) {
+		t.Errorf("JobStates = %v", err)
+	}
+}
+
+// stater is a fake with the job states capability.
+type stater struct {
+	fake
+	gotReq sdk.JobStatesRequest
+	resp   sdk.JobStatesResponse
+}
+
+func (s *stater) JobStates(_ context.Context, req sdk.JobStatesRequest) (sdk.JobStatesResponse, error) {
+	s.gotReq = req
+	return s.resp, s.err
+}
+
+func TestJobStatesRoundTrip(t *testing.T) {
+	created := time.Unix(100, 0).UTC()
+	want := sdk.JobStatesResponse{NextPageToken: "p2", Jobs: []sdk.JobStatus{
+		{ID: "j1", State: sdk.StateRunning, RawState: "RUNNING", CreatedAt: created, Labels: map[string]string{"neural-batch": "b"}},
+		{ID: "j2", State: sdk.StateSucceeded, RawState: "DONE", Terminal: true, CreatedAt: created, EndedAt: created.Add(time.Minute)},
+	}}
+	s := &stater{resp: want}
+	c := dial(t, s)
+	if !c.Metadata().Capabilities.JobStates {
+		t.Fatal("a plugin implementing sdk.JobStater does not declare job states")
+	}
+	req := sdk.JobStatesRequest{IDs: []string{"j1", "j2", "j3"}, Labels: map[string]string{"neural-batch": "b"},
+		CreatedAfter: created.Add(-time.Hour), PageSize: 50, PageToken: "p1"}
+	got, err := c.JobStates(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.gotReq, req) {
+		t.Errorf("request changed on the wire:\n got %+v\nwant %+v", s.gotReq, req)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("response changed on the wire:\n got %+v\nwant %+v", got, want)
+	}
+	s.err = &sdk.Error{Kind: sdk.ErrRateLimited, Message: "slow down"}
+	if _, err := c.JobStates(context.Background(), req); !errors.Is(err, sdk.ErrRateLimited) {
+		t.Errorf("error kind lost: %v", err)
+	}
 }
 
 func TestLogsStreamInOrder(t *testing.T) {

@@ -16,10 +16,16 @@
 //	FAKEPLATFORM_LOSE_FIRST=N   the first N submits of this process start the job but answer "unavailable"
 //	FAKEPLATFORM_ECHO_SECRETS=1 errors and debug logs quote the secret settings, as a careless SDK would
 //	FAKEPLATFORM_STORE=memory   jobs live in the plugin process only: the cheapest platform, for benchmarks
+//	FAKEPLATFORM_JOB_STATES=off the plugin lacks the job states capability, so the host asks Status per job
 //
 // Job options: fail=submit refuses the submit; fail=run makes the job end
 // failed; duration=D keeps the job running for D (default: it has ended by
 // the first status call).
+//
+// With the job states capability each JobStates call is one page of the
+// fake's listing, at most 100 jobs as on SageMaker and Vertex AI, with the
+// wanted jobs among them that carry the labels and were created after the
+// time asked for.
 //
 // Every call is appended to DIR/calls.log as "NAME PID METHOD ID", which
 // tests read to count calls and plugin processes; jobs are files under
@@ -469,6 +475,54 @@ func (p *platform) List(ctx context.Context, req sdk.ListRequest) (sdk.ListRespo
 	return resp, nil
 }
 
+// statesPageSize is the most jobs one page of the fake's listing holds.
+const statesPageSize = 100
+
+// statesPlatform is the fake with the job states capability.
+type statesPlatform struct{ *platform }
+
+func (p statesPlatform) JobStates(ctx context.Context, req sdk.JobStatesRequest) (sdk.JobStatesResponse, error) {
+	if err := p.call(ctx, "JobStates", "-"); err != nil {
+		return sdk.JobStatesResponse{}, err
+	}
+	// Pages are taken in id order and filtered after, so that a page costs
+	// reading its own jobs only: the fake's cost stays in its latency.
+	ids, err := p.jobs().ids()
+	if err != nil {
+		return sdk.JobStatesResponse{}, err
+	}
+	sort.Strings(ids)
+	start := 0
+	if req.PageToken != "" {
+		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(ids) {
+			return sdk.JobStatesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
+		}
+	}
+	size := statesPageSize
+	if req.PageSize > 0 {
+		size = min(req.PageSize, size)
+	}
+	end := min(start+size, len(ids))
+	wanted := map[string]bool{}
+	for _, id := range req.IDs {
+		wanted[id] = true
+	}
+	filter := sdk.ListRequest{Labels: req.Labels, CreatedAfter: req.CreatedAfter}
+	var resp sdk.JobStatesResponse
+	for _, id := range ids[start:end] {
+		if !wanted[id] {
+			continue
+		}
+		if st, err := p.status(id); err == nil && filter.Matches(st) {
+			resp.Jobs = append(resp.Jobs, st)
+		}
+	}
+	if end < len(ids) {
+		resp.NextPageToken = strconv.Itoa(end)
+	}
+	return resp, nil
+}
+
 // name is the platform's name, set at build time for a second platform.
 var name = "fake"
 
@@ -478,5 +532,10 @@ func main() {
 		level = hclog.Info
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "neural-plugin-" + name, Level: level, Output: os.Stderr, JSONFormat: true})
-	plugin.Serve(&platform{name: name, log: log})
+	p := &platform{name: name, log: log}
+	if os.Getenv("FAKEPLATFORM_JOB_STATES") == "off" {
+		plugin.Serve(p)
+		return
+	}
+	plugin.Serve(statesPlatform{p})
 }
