@@ -212,7 +212,7 @@ func TestLauncherRunsJobs(t *testing.T) {
 			how:  "embedded",
 			cwd:  "inplace",
 			config: func(f fixture) Config {
-				return Config{Argv: []string{"@python", filepath.Join(f.dir, "src", "job.py"), "it's"}, Python: "@python", InPlace: true,
+				return Config{Argv: []string{"@python", filepath.Join(f.dir, "src", "job.py"), "it'''s"}, Python: "@python", InPlace: true,
 					OutputDir:     Value{Env: "MODEL_DIR", Default: "/nonexistent/model"},
 					CopyMetricsTo: Value{Env: "DATA_DIR", Default: "/nonexistent/data"},
 					JobID:         Value{Env: "JOB_NAME"}}
@@ -220,7 +220,7 @@ func TestLauncherRunsJobs(t *testing.T) {
 			env: []string{"JOB_NAME=train-1", "MODEL_DIR=model", "DATA_DIR=data"},
 			// Relative to the in-place directory.
 			reportIn:   "inplace/model",
-			wantReport: report{JobID: "train-1", Extra: "unset", Argv: []string{"it's"}},
+			wantReport: report{JobID: "train-1", Extra: "unset", Argv: []string{"it'''s"}},
 			metricsIn:  "inplace/data",
 		},
 		{
