@@ -11,6 +11,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/launcher"
 	"github.com/neural-dsl/neural-host/sdk/prices"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
@@ -21,7 +22,8 @@ const (
 	// descriptionPrefix marks the task description of this plugin's runs;
 	// the JSON after it carries the job's labels.
 	descriptionPrefix = "neural-host job "
-	// pythonToken stands for the cluster's interpreter in a command; the
+	// pythonToken stands for the cluster's interpreter in a command: the
+	// Python environment where the task's libraries are installed. The
 	// launcher replaces it.
 	pythonToken = "@python"
 	// maxDescription is the longest task description the Jobs API takes.
@@ -49,6 +51,9 @@ type jobPlan struct {
 	price    sdk.Price
 	warnings []string
 }
+
+// fuseMounts are where a cluster mounts DBFS and Unity Catalog volumes.
+var fuseMounts = []launcher.Mount{{Prefix: "dbfs:/Volumes/", Path: "/Volumes/"}, {Prefix: "dbfs:/", Path: "/dbfs/"}, {Prefix: "/Volumes/", Path: "/Volumes/"}}
 
 // sparkVersionRE is the shape of a Databricks Runtime version key.
 var sparkVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9x]+\.[0-9x]+-[a-z0-9.-]*scala[0-9.]+$|^[0-9]+\.[0-9x]+\.x-[a-z0-9.-]+$`)
@@ -95,21 +100,30 @@ func (p *Platform) planJob(spec sdk.JobSpec, key, bundleSHA string) (*jobPlan, e
 	if spec.WorkDir == "" && spec.Kind != sdk.KindCommand {
 		return nil, sdk.FieldError("workdir", "a "+string(spec.Kind)+" job needs its work dir shipped", "set workdir to the directory holding "+spec.Entrypoint)
 	}
-	env := spec.Env
-	if env == nil {
-		env = map[string]string{} // rendered as {}, not null
-	}
-	envJSON, _ := json.Marshal(env)
-
-	jp.launcher = staging.join("launcher", "neural_launcher_"+launcherHash()+".py")
+	// The launcher, named by its content so that each version is uploaded
+	// once per staging directory, runs on the driver with DBFS and volumes
+	// mounted where the Databricks runtime mounts them.
+	jp.launcher = staging.join("launcher", "neural_launcher_"+launcher.Hash()+".py")
 	jp.output = staging.join("runs", key, "output")
-	params := []string{}
+	lc := launcher.Config{
+		Argv:          runner.Argv(spec, pythonToken),
+		Python:        pythonToken,
+		ScratchDirs:   []string{"/local_disk0/tmp"},
+		Mounts:        fuseMounts,
+		MountRootEnv:  "NEURAL_FUSE_ROOT",
+		CopyOutputsTo: launcher.Value{Default: jp.output.String()},
+		JobID:         launcher.Value{Default: "{{job.run_id}}"},
+		Env:           spec.Env,
+		// The driver's log keeps stdout and stderr apart; merged, the job's
+		// lines stay in order in the one stream Logs reads.
+		MergeStderr: true,
+		Announce:    true,
+	}
 	if bundleSHA != "" {
 		jp.bundle = staging.join("bundles", bundleSHA+".tar.gz")
-		params = append(params, "--bundle", jp.bundle.String())
+		lc.Bundle = launcher.Value{Default: jp.bundle.String()}
 	}
-	params = append(params, "--output", jp.output.String(), "--job-id", "{{job.run_id}}", "--env", string(envJSON), "--")
-	params = append(params, runner.Argv(spec, pythonToken)...)
+	params := lc.Args()
 
 	desc, err := description(spec.Labels)
 	if err != nil {

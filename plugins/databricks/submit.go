@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,18 +11,9 @@ import (
 
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
+	"github.com/neural-dsl/neural-host/sdk/launcher"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
-
-//go:embed launcher.py
-var launcherScript []byte
-
-// launcherHash names the launcher by its content, so that each version is
-// uploaded once per staging directory.
-func launcherHash() string {
-	sum := sha256.Sum256(launcherScript)
-	return hex.EncodeToString(sum[:8])
-}
 
 // bundleOptions refuses a bundle without the entrypoint, and adds the DSL
 // runner to a DSL job's.
@@ -76,7 +64,7 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 		reqs = append(reqs, uploadRequest("UploadBundle", jp.bundle, map[string]any{
 			"source": spec.WorkDir, "sha256": info.SHA256, "files": info.Files, "bytes": info.Bytes}))
 	}
-	reqs = append(reqs, uploadRequest("UploadLauncher", jp.launcher, map[string]any{"bytes": len(launcherScript)}))
+	reqs = append(reqs, uploadRequest("UploadLauncher", jp.launcher, map[string]any{"bytes": len(launcher.Script())}))
 	body, err := json.MarshalIndent(jp.run, "", "  ")
 	if err != nil {
 		return sdk.Plan{}, fmt.Errorf("databricks: rendering the run: %w", err)
@@ -181,7 +169,8 @@ func (p *Platform) ensureUploaded(ctx context.Context, ws *workspace, l location
 }
 
 func (p *Platform) uploadLauncher(ctx context.Context, ws *workspace, l location) error {
-	if st, err := ws.stat(ctx, l); err == nil && st.Size == int64(len(launcherScript)) {
+	script := launcher.Script()
+	if st, err := ws.stat(ctx, l); err == nil && st.Size == int64(len(script)) {
 		return nil
 	}
 	f, err := os.CreateTemp("", "neural-launcher-*.py")
@@ -190,8 +179,8 @@ func (p *Platform) uploadLauncher(ctx context.Context, ws *workspace, l location
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if _, err := f.Write(launcherScript); err != nil {
+	if _, err := f.Write(script); err != nil {
 		return err
 	}
-	return ws.upload(ctx, l, f, int64(len(launcherScript)), nil)
+	return ws.upload(ctx, l, f, int64(len(script)), nil)
 }

@@ -82,7 +82,7 @@ func TestDSLJobBundle(t *testing.T) {
 			if !strings.Contains(runnerCfg, `"Install": true`) || !strings.Contains(runnerCfg, `"NeuralVersion": "0.3.0"`) || !strings.Contains(runnerCfg, `"Dataset": "MNIST"`) {
 				t.Errorf("runner config:\n%s", runnerCfg)
 			}
-			if !strings.Contains(files[launcherName], `"argv":["python3","_neural_runner.py"]`) {
+			if !strings.Contains(files[launcherName], `"--","@python","_neural_runner.py"]`) {
 				t.Errorf("launcher:\n%s", files[launcherName])
 			}
 		})

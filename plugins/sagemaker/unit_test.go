@@ -194,26 +194,26 @@ func TestPriceCatalog(t *testing.T) {
 }
 
 func TestLauncherConfig(t *testing.T) {
+	script := []string{"--python", "@python", "--in-place", "--output-dir", "/opt/ml/model", "--output-dir-env", "SM_MODEL_DIR",
+		"--metrics-to", "/opt/ml/output/data", "--metrics-to-env", "SM_OUTPUT_DATA_DIR", "--job-id-env", "TRAINING_JOB_NAME"}
 	tests := []struct {
-		spec   sdk.JobSpec
-		argv   []string
-		python bool
-		reqs   []string
+		spec sdk.JobSpec
+		want []string
 	}{
 		{sdk.JobSpec{Kind: sdk.KindPython, Entrypoint: "train.py", Args: []string{"--x", "1"}, Requirements: []string{"numpy==2.1.0"}},
-			[]string{"python3", "train.py", "--x", "1"}, true, []string{"numpy==2.1.0"}},
-		{sdk.JobSpec{Kind: sdk.KindCommand, Command: []string{"sh", "-c", "echo hi"}}, []string{"sh", "-c", "echo hi"}, false, []string{}},
-		{sdk.JobSpec{Kind: sdk.KindDSL, Entrypoint: "m.neural", Requirements: []string{"x"}}, []string{"python3", "_neural_runner.py"}, true, []string{}},
+			append(slices.Clone(script), "--requirement", "numpy==2.1.0", "--", "@python", "train.py", "--x", "1")},
+		{sdk.JobSpec{Kind: sdk.KindCommand, Command: []string{"sh", "-c", "echo hi"}}, append(slices.Clone(script), "--", "sh", "-c", "echo hi")},
+		{sdk.JobSpec{Kind: sdk.KindDSL, Entrypoint: "m.neural", Requirements: []string{"x"}}, append(slices.Clone(script), "--", "@python", "_neural_runner.py")},
 	}
 	for _, tt := range tests {
-		script := string(launcherScript(tt.spec))
-		cfg := regexp.MustCompile(`(?s)r'''(.*?)'''`).FindStringSubmatch(script)
-		var got launchConfig
-		if cfg == nil || json.Unmarshal([]byte(cfg[1]), &got) != nil {
-			t.Fatalf("no config in %s", script)
+		c := launcherConfig(tt.spec)
+		if got := c.Args(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: launcher args %q, want %q", tt.spec.Kind, got, tt.want)
 		}
-		if strings.Join(got.Argv, " ") != strings.Join(tt.argv, " ") || got.Python != tt.python || strings.Join(got.Requirements, " ") != strings.Join(tt.reqs, " ") {
-			t.Errorf("%s: %+v", tt.spec.Kind, got)
+		embedded := regexp.MustCompile(`(?m)^EMBEDDED_ARGS = json.loads\(r'''(.*)'''\)$`).FindStringSubmatch(string(c.Embedded()))
+		var got []string
+		if embedded == nil || json.Unmarshal([]byte(embedded[1]), &got) != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: the launcher file does not carry its arguments", tt.spec.Kind)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/launcher"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -21,32 +22,30 @@ import (
 // Vertex AI's label value rules.
 const keyLabel = "neural_idempotency_key"
 
-// Environment variables the job's wrapper reads.
-const (
-	envBundle       = "NEURAL_BUNDLE"
-	envRequirements = "NEURAL_REQUIREMENTS"
-)
+// envBundle carries the bundle's path to the launcher. The path travels in
+// the environment, as the output directory does, where Vertex AI shows it.
+const envBundle = "NEURAL_BUNDLE"
 
 // gcsMount is where Vertex AI mounts Cloud Storage inside custom jobs
 // (Cloud Storage FUSE), so a job reads and writes gs://B/O as /gcs/B/O.
 const gcsMount = "/gcs/"
 
-// wrapper unpacks the bundle into a scratch directory, installs extra
-// requirements and runs the job's argv. It needs only sh, tar and, for
-// requirements, the image's python3.
-const wrapper = `set -eu
-mkdir -p "$NEURAL_OUTPUT_DIR"
-cd "$(mktemp -d)"
-if [ -n "${NEURAL_BUNDLE:-}" ]; then tar -xzf "$NEURAL_BUNDLE"; fi
-if [ -n "${NEURAL_REQUIREMENTS:-}" ]; then
-  set -f; IFS='
-'
-  python3 -m pip install --quiet --disable-pip-version-check $NEURAL_REQUIREMENTS
-  unset IFS; set +f
-fi
-export NEURAL_JOB_ID="${CLOUD_ML_JOB_ID:-}"
-exec "$@"
-`
+// launcherConfig unpacks the bundle from the mount into a scratch
+// directory and runs the job with its outputs written straight to Cloud
+// Storage through the mount.
+func launcherConfig(spec sdk.JobSpec) launcher.Config {
+	c := launcher.Config{
+		Argv:      runner.Argv(spec, "python3"),
+		Bundle:    launcher.Value{Env: envBundle},
+		OutputDir: launcher.Value{Env: runner.EnvOutputDir},
+		JobID:     launcher.Value{Env: "CLOUD_ML_JOB_ID"},
+	}
+	// DSL jobs install their own, with neural-dsl.
+	if spec.Kind != sdk.KindDSL {
+		c.Requirements = spec.Requirements
+	}
+	return c
+}
 
 // Job option keys.
 const (
@@ -58,7 +57,7 @@ const (
 
 func jobOptions() []sdk.ConfigField {
 	return []sdk.ConfigField{
-		{Key: optImage, Description: "Container image to run instead of the prebuilt training image; it needs sh and tar."},
+		{Key: optImage, Description: "Container image to run instead of the prebuilt training image; it needs python3."},
 		{Key: optRunAs, Description: "Service account email this job runs as, instead of the service_account setting."},
 		{Key: optNetwork, Description: "VPC network to peer with, as projects/PROJECT_NUMBER/global/networks/NAME."},
 		{Key: optBootDiskType, Description: "Boot disk type: pd-ssd (default), pd-standard or hyperdisk-balanced."},
@@ -125,7 +124,7 @@ func check(s settings, spec sdk.JobSpec) error {
 		switch {
 		case !envNameRe.MatchString(k):
 			return sdk.FieldError("env."+k, "is not a valid variable name on Vertex AI", "use letters, digits and '_', not starting with a digit")
-		case k == runner.EnvOutputDir || k == runner.EnvJobID || k == envBundle || k == envRequirements:
+		case k == runner.EnvOutputDir || k == runner.EnvJobID || k == envBundle:
 			return sdk.FieldError("env."+k, "is set by the plugin", "remove it from env")
 		}
 	}
@@ -202,9 +201,6 @@ func buildJob(s settings, spec sdk.JobSpec, h, bundleSHA string) (*aiplatformpb.
 	if l.bundleObject != "" {
 		env = append(env, &aiplatformpb.EnvVar{Name: envBundle, Value: gcsMount + s.stagingBucket + "/" + l.bundleObject})
 	}
-	if spec.Kind != sdk.KindDSL && len(spec.Requirements) > 0 {
-		env = append(env, &aiplatformpb.EnvVar{Name: envRequirements, Value: strings.Join(spec.Requirements, "\n")})
-	}
 	image := spec.Options[optImage]
 	if image == "" {
 		backend := spec.DSL.Backend
@@ -217,12 +213,9 @@ func buildJob(s settings, spec sdk.JobSpec, h, bundleSHA string) (*aiplatformpb.
 		}
 		image = s.artifactRegistryHost() + "/vertex-ai/training/" + trainingImages[backend][gpu] + ":latest"
 	}
-	container := &aiplatformpb.ContainerSpec{
-		ImageUri: image,
-		Command:  []string{"sh", "-c", wrapper, "neural-job"},
-		Args:     runner.Argv(spec, "python3"),
-		Env:      env,
-	}
+	// The job's own command stays in args, where the console shows it.
+	command, args := launcherConfig(spec).Inline("python3")
+	container := &aiplatformpb.ContainerSpec{ImageUri: image, Command: command, Args: args, Env: env}
 	pool := func(replicas int64) *aiplatformpb.WorkerPoolSpec {
 		p := &aiplatformpb.WorkerPoolSpec{
 			MachineSpec:  &aiplatformpb.MachineSpec{MachineType: m.machineType, AcceleratorType: m.accel, AcceleratorCount: m.count},
