@@ -44,7 +44,7 @@ func BenchmarkSubmitBundle(b *testing.B) {
 	if err := os.WriteFile(spec, []byte(body), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	plugin, reattach := debugPlugin(b, env)
+	plugin, reattach := debugPlugin(b, "local", env)
 	env = append(env, "NEURAL_REATTACH_PLUGINS="+reattach)
 	state := envValue(env, "XDG_STATE_HOME")
 	host := filepath.Join(bin, "neural-host")
@@ -114,11 +114,11 @@ func writeBundleTree(b *testing.B, dir string) {
 	}
 }
 
-// debugPlugin starts the local plugin as NEURAL_PLUGIN_DEBUG does, so that
-// it outlives each host run and its VmHWM covers every submit, and returns
-// it with the NEURAL_REATTACH_PLUGINS value a host attaches with.
-func debugPlugin(b *testing.B, env []string) (*exec.Cmd, string) {
-	cmd := exec.Command(filepath.Join(bin, "neural-plugin-local"))
+// debugPlugin starts a plugin as NEURAL_PLUGIN_DEBUG does, so that it
+// outlives each host run and its VmHWM covers every command, and returns it
+// with the NEURAL_REATTACH_PLUGINS value a host attaches with.
+func debugPlugin(b *testing.B, name string, env []string) (*exec.Cmd, string) {
+	cmd := exec.Command(filepath.Join(bin, "neural-plugin-"+name))
 	cmd.Env = append(env, "NEURAL_PLUGIN_DEBUG=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

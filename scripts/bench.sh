@@ -4,11 +4,14 @@
 # runs COUNT times and its fastest run counts, so that a busy moment on the
 # machine does not skew one side of a ratio. The bundle benchmark measures
 # memory, not time, and each of its runs copies 256 MiB, so it runs once,
-# BUNDLE_BENCHTIME times.
+# BUNDLE_BENCHTIME times. The files benchmarks move 2 GiB a run (or
+# BENCH_FILES_MIB MiB), alternated with their floor in each run, so they
+# too run once, FILES_BENCHTIME times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(go test -run '^$' -bench . -skip '^BenchmarkSubmitBundle$' -benchtime "${BENCHTIME:-10x}" -count "${COUNT:-5}" ./bench/ | tee /dev/stderr)
+out=$(go test -run '^$' -bench . -skip '^(BenchmarkSubmitBundle|BenchmarkFiles.*)$' -benchtime "${BENCHTIME:-10x}" -count "${COUNT:-5}" ./bench/ | tee /dev/stderr)
 out+=$'\n'$(go test -run '^$' -bench '^BenchmarkSubmitBundle$' -benchtime "${BUNDLE_BENCHTIME:-3x}" -count 1 ./bench/ | tee /dev/stderr)
+out+=$'\n'$(go test -run '^$' -bench '^BenchmarkFiles' -benchtime "${FILES_BENCHTIME:-2x}" -count 1 -timeout 60m ./bench/ | tee /dev/stderr)
 awk '
   /^Benchmark/ {
     name=$1; sub(/-[0-9]+$/, "", name)
@@ -45,5 +48,14 @@ awk '
       printf "  through the listing, 100 a page: %4d platform calls, %5.0f ms  (goal: calls <= 1000/100 + 1)\n", metric[s, "calls/paged"], best[s, "ms/paged"]
       printf "  per job, 16 at a time:           %4d platform calls, %5.0f ms\n", metric[s, "calls/per-job"], best[s, "ms/per-job"]
       printf "  speed-up: %.2fx for the whole command (goal >= 10x); %.2fx net of the %.0f ms it takes with calls that take no time\n", metric[s, "speedup"], metric[s, "speedup/net"], best[s, "ms/floor"]
+    }
+    for (d = 0; d < 2; d++) {
+      dir = d ? "Download" : "Upload"
+      for (t = 0; t < 2; t++) {
+        s = "BenchmarkFiles" dir "/" (t ? "sagemaker" : "local")
+        if (!((s, "stream/measured") in metric)) continue
+        if (!header++) printf "files, %.0f MiB, as a ratio to a bare go-plugin gRPC stream of the same bytes, file to file:\n", metric[s, "MiB"]
+        printf "  %-8s %-9s %6.0f ms, stream %6.0f ms: %.2f  (goal >= 0.70); peak RSS plugin %3.0f MiB, host %3.0f MiB  (goal <= 64 each)\n", tolower(dir), (t ? "sagemaker" : "local"), best[s, "ms/measured"], best[s, "ms/stream"], metric[s, "stream/measured"], metric[s, "plugin-peak-MiB"], metric[s, "host-peak-MiB"]
+      }
     }
   }' <<<"$out"

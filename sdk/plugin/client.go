@@ -81,7 +81,6 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(nil, nil),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
 		Managed:          true,
 		Logger:           cfg.Logger,
 		StartTimeout:     cfg.StartTimeout,
@@ -96,10 +95,16 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		binary  *pendingBinary
 	)
 	if owned {
+		// mTLS as AutoMTLS does it, on a faster curve (see mtls.go).
+		tlsConfig, certEnv, err := hostCertificate()
+		if err != nil {
+			return nil, err
+		}
 		if cfg.SHA256 != nil {
 			binary = verifyBinary(cfg.Path, cfg.SHA256)
 		}
-		cc.RunnerFunc = newRunner(cfg.Path, cfg.Env, binary, &started)
+		cc.TLSConfig = tlsConfig
+		cc.RunnerFunc = newRunner(cfg.Path, append(append([]string(nil), cfg.Env...), certEnv...), binary, tlsConfig, &started)
 	} else {
 		addr, err := reattachAddr(cfg.Reattach)
 		if err != nil {
@@ -107,7 +112,6 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Conn, error) {
 		}
 		cc.Reattach = &goplugin.ReattachConfig{Protocol: goplugin.Protocol(cfg.Reattach.Protocol),
 			ProtocolVersion: cfg.Reattach.ProtocolVersion, Addr: addr, Pid: cfg.Reattach.Pid, Test: true}
-		cc.AutoMTLS = false
 		// go-plugin negotiates no version on reattach: name the set to use.
 		cc.Plugins = cc.VersionedPlugins[cfg.Reattach.ProtocolVersion]
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"os"
@@ -37,6 +38,10 @@ type checkedRunner struct {
 	path           string
 	binary         *pendingBinary // nil when no checksum is expected
 	stdout, stderr *outputPipe
+	// tls, when set, receives the certificate the plugin prints before
+	// its handshake line; see mtls.go.
+	tls       *tls.Config
+	handshake io.ReadCloser // what go-plugin reads: stdout, less that line
 
 	// exited is closed once the process is reaped and its pipes closed;
 	// waitErr is then its exit status.
@@ -53,7 +58,7 @@ var _ runner.Runner = (*checkedRunner)(nil)
 // newRunner returns a RunnerFunc for go-plugin that runs path with extra
 // environment added. It stores the runner it makes in *made, so the caller
 // can learn the process id and how the process ended.
-func newRunner(path string, env []string, binary *pendingBinary, made **checkedRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func newRunner(path string, env []string, binary *pendingBinary, tlsConfig *tls.Config, made **checkedRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 		// argv[0] is the path the user knows, whatever is executed, so
 		// that ps shows it and a plugin can take its name from it.
@@ -62,7 +67,7 @@ func newRunner(path string, env []string, binary *pendingBinary, made **checkedR
 		// Its own process group, so that shutdown can kill everything the
 		// plugin started and a terminal's Ctrl-C reaches only the host.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		r := &checkedRunner{cmd: cmd, path: path, binary: binary, exited: make(chan struct{})}
+		r := &checkedRunner{cmd: cmd, path: path, binary: binary, tls: tlsConfig, exited: make(chan struct{})}
 		*made = r
 		return r, nil
 	}
@@ -103,6 +108,10 @@ func (r *checkedRunner) Start(ctx context.Context) error {
 		return err
 	}
 	r.stdout, r.stderr = newOutputPipe(stdout), newOutputPipe(stderr)
+	r.handshake = r.stdout
+	if r.tls != nil {
+		r.handshake = newCertLineReader(r.stdout, r.tls)
+	}
 	groups.add(r.cmd.Process.Pid)
 	go r.reap()
 	return nil
@@ -169,7 +178,7 @@ func (r *checkedRunner) Kill(context.Context) error {
 	return nil
 }
 
-func (r *checkedRunner) Stdout() io.ReadCloser { return r.stdout }
+func (r *checkedRunner) Stdout() io.ReadCloser { return r.handshake }
 func (r *checkedRunner) Stderr() io.ReadCloser { return r.stderr }
 func (r *checkedRunner) Name() string          { return r.path }
 

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -51,6 +52,16 @@ func Serve(impl sdk.Platform) {
 	if os.Getenv(EnvDebug) != "" {
 		serveDebug(cfg, meta.Name)
 		return
+	}
+	tlsConfig, certLine, ok, err := pluginTLS()
+	if err != nil {
+		logger.Error("plugin: mTLS set-up failed", "error", err)
+		os.Exit(1)
+	}
+	if ok {
+		cfg.TLSProvider = func() (*tls.Config, error) { return tlsConfig, nil }
+		// Before go-plugin's handshake line, which the host reads next.
+		os.Stdout.WriteString(certLine)
 	}
 	keepExecutableFromChildren()
 	go watchParent()

@@ -15,9 +15,13 @@ type plugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 }
 
-// GRPCServer registers nothing: the host calls the health service that
-// go-plugin itself serves, the cheapest real round trip there is.
-func (plugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error { return nil }
+// GRPCServer registers only the stream service of the file-transfer
+// floor: the hello-world call goes to the health service that go-plugin
+// itself serves, the cheapest real round trip there is.
+func (plugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	hello.RegisterStream(s)
+	return nil
+}
 
 func (plugin) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
 	return nil, nil

@@ -472,7 +472,7 @@ func jobReconcile(c *cli.Context) error {
 	if c.Bool("resubmit") {
 		subs = append(subs, index.Missing)
 	}
-	recs, err := sub.DB.List(c.Context, index.Filter{Platforms: c.StringSlice("platform"), Submissions: subs})
+	recs, err := sub.DB.List(c.Context, index.Filter{Platforms: c.StringSlice("platform"), Submissions: subs, WithSpec: true})
 	if err != nil {
 		return err
 	}

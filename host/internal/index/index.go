@@ -344,7 +344,7 @@ func (d *DB) UpdateAll(ctx context.Context, platform string, sts []sdk.JobStatus
 
 // Get returns the row of platform and key.
 func (d *DB) Get(ctx context.Context, platform, key string) (Record, bool, error) {
-	rs, err := d.query(ctx, "WHERE platform = ? AND key = ?", platform, key)
+	rs, err := d.query(ctx, true, "WHERE platform = ? AND key = ?", platform, key)
 	if err != nil || len(rs) == 0 {
 		return Record{}, false, err
 	}
@@ -363,6 +363,10 @@ type Filter struct {
 	// CreatedAfter and CreatedBefore bound when the submission began.
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// WithSpec also reads each row's Spec, which only a resubmission
+	// needs; without it Spec is left zero. Decoding a thousand stored
+	// specs costs a listing more than reading the rows.
+	WithSpec bool
 }
 
 // List returns the rows that pass f, newest first.
@@ -400,7 +404,7 @@ func (d *DB) List(ctx context.Context, f Filter) ([]Record, error) {
 	if len(where) > 0 {
 		clause = "WHERE " + strings.Join(where, " AND ")
 	}
-	rs, err := d.query(ctx, clause+" ORDER BY created_at DESC, rowid DESC", args...)
+	rs, err := d.query(ctx, f.WithSpec, clause+" ORDER BY created_at DESC, rowid DESC", args...)
 	if err != nil || len(f.Labels) == 0 {
 		return rs, err
 	}
@@ -448,11 +452,16 @@ func (d *DB) Batches(ctx context.Context) ([]BatchSummary, error) {
 	return out, wrap(rows.Err())
 }
 
-const columns = `platform, key, job_id, name, batch, submission, state, raw_state, reason, terminal, labels, spec, error,
+const columns = `platform, key, job_id, name, batch, submission, state, raw_state, reason, terminal, labels, error,
   owner_pid, created_at, updated_at, job_created_at`
 
-func (d *DB) query(ctx context.Context, clause string, args ...any) ([]Record, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT "+columns+" FROM jobs "+clause, args...)
+// query reads the rows that clause selects, with their specs if withSpec.
+func (d *DB) query(ctx context.Context, withSpec bool, clause string, args ...any) ([]Record, error) {
+	specColumn := "''"
+	if withSpec {
+		specColumn = "spec"
+	}
+	rows, err := d.db.QueryContext(ctx, "SELECT "+columns+", "+specColumn+" FROM jobs "+clause, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -463,7 +472,7 @@ func (d *DB) query(ctx context.Context, clause string, args ...any) ([]Record, e
 		var sub, state, labels, spec string
 		var created, updated, jobCreated int64
 		if err := rows.Scan(&r.Platform, &r.Key, &r.JobID, &r.Name, &r.Batch, &sub, &state, &r.RawState, &r.Reason,
-			&r.Terminal, &labels, &spec, &r.Error, &r.OwnerPID, &created, &updated, &jobCreated); err != nil {
+			&r.Terminal, &labels, &r.Error, &r.OwnerPID, &created, &updated, &jobCreated, &spec); err != nil {
 			return nil, wrap(err)
 		}
 		r.Submission, r.State = Submission(sub), sdk.State(state)

@@ -153,6 +153,50 @@ func TestUpdateAll(t *testing.T) {
 	}
 }
 
+// TestListReadsSpecsOnlyWhenAsked proves that a listing leaves the stored
+// specs alone unless asked for them, and that asked for, it returns each
+// row's own.
+func TestListReadsSpecsOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	specs := map[string]sdk.JobSpec{
+		"k1": {Name: "a", Kind: sdk.KindCommand, Command: []string{"train", "1"}, IdempotencyKey: "k1"},
+		"k2": {Name: "b", Kind: sdk.KindCommand, Command: []string{"train", "2"}, IdempotencyKey: "k2", Env: map[string]string{"SEED": "2"}},
+	}
+	for key, spec := range specs {
+		if err := d.Begin(ctx, Record{Platform: "local", Key: key, Name: spec.Name, Labels: map[string]string{"team": "x"}, Spec: spec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		withSpec bool
+	}{
+		{"without specs", false},
+		{"with specs", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, err := d.List(ctx, Filter{Platforms: []string{"local"}, WithSpec: tt.withSpec})
+			if err != nil || len(rs) != len(specs) {
+				t.Fatalf("List: %d rows, %v", len(rs), err)
+			}
+			for _, r := range rs {
+				want := sdk.JobSpec{}
+				if tt.withSpec {
+					want = specs[r.Key]
+				}
+				if !reflect.DeepEqual(r.Spec, want) {
+					t.Errorf("row %s: Spec = %+v, want %+v", r.Key, r.Spec, want)
+				}
+				if r.Labels["team"] != "x" || r.Name != specs[r.Key].Name {
+					t.Errorf("row %s: labels %v, name %q; the rest of the row must be read either way", r.Key, r.Labels, r.Name)
+				}
+			}
+		})
+	}
+}
+
 func TestListFilters(t *testing.T) {
 	ctx := context.Background()
 	d := open(t)
