@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -28,22 +26,13 @@ func checkOptions(opts map[string]string) error {
 	return nil
 }
 
+// checkWorkDir also refuses a script or DSL job without a work dir: a
+// SageMaker job gets its files only from the bundle.
 func checkWorkDir(spec sdk.JobSpec) error {
-	if spec.WorkDir == "" {
-		if spec.Kind != sdk.KindCommand {
-			return sdk.FieldError("workdir", "a "+string(spec.Kind)+" job needs a workdir holding "+spec.Entrypoint, "set workdir to the directory of the job's files")
-		}
-		return nil
+	if spec.WorkDir == "" && spec.Kind != sdk.KindCommand {
+		return sdk.FieldError("workdir", "a "+string(spec.Kind)+" job needs a workdir holding "+spec.Entrypoint, "set workdir to the directory of the job's files")
 	}
-	if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
-		return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
-	}
-	if spec.Entrypoint != "" {
-		if _, err := os.Stat(filepath.Join(spec.WorkDir, spec.Entrypoint)); err != nil {
-			return sdk.FieldError("entrypoint", spec.Entrypoint+" does not exist in "+spec.WorkDir, "name a file inside workdir")
-		}
-	}
-	return nil
+	return sdk.CheckWorkDir(spec)
 }
 
 // chooseInstance returns the instance type asked for, or the cheapest
