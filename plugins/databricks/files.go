@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -80,30 +78,23 @@ func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progre
 	if info.IsDir {
 		return sdk.FileInfo{}, sdk.FieldError("remote", src.String()+" is a directory", "copy one file at a time")
 	}
-	dir := filepath.Dir(req.LocalPath)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(req.LocalPath)+".part-")
+	dst, err := sdk.OpenDownload(req.LocalPath, src.String())
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+		return sdk.FileInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer dst.Discard()
 	if progress != nil {
 		progress(0, info.Size)
 	}
-	n, err := ws.download(ctx, src, tmp, progress)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	n, err := ws.download(ctx, src, dst, progress)
 	if err != nil {
 		return sdk.FileInfo{}, s.wrap(err, "downloading "+src.String())
 	}
 	if n != info.Size {
 		return sdk.FileInfo{}, fmt.Errorf("databricks: %s: got %d bytes, expected %d", src, n, info.Size)
 	}
-	if err := os.Rename(tmp.Name(), req.LocalPath); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	if err := dst.Commit(); err != nil {
+		return sdk.FileInfo{}, err
 	}
 	info.Size = n
 	return info, nil
