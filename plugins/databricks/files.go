@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/page"
 )
 
 // remote resolves a remote URI: dbfs:/..., /Volumes/..., or a path relative
@@ -120,20 +120,9 @@ func (p *Platform) ListFiles(ctx context.Context, req sdk.ListFilesRequest) (sdk
 	if err != nil {
 		return sdk.ListFilesResponse{}, p.settings().wrap(err, "listing "+l.String())
 	}
-	start := 0
-	if req.PageToken != "" {
-		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(entries) {
-			return sdk.ListFilesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 1000, len(entries))
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 1000
-	}
-	end := min(start+size, len(entries))
-	resp := sdk.ListFilesResponse{Files: entries[start:end]}
-	if end < len(entries) {
-		resp.NextPageToken = strconv.Itoa(end)
-	}
-	return resp, nil
+	return sdk.ListFilesResponse{Files: entries[start:end], NextPageToken: next}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/page"
 )
 
 // progressStep is how many bytes pass between progress reports.
@@ -139,18 +140,11 @@ func (p *Platform) ListFiles(_ context.Context, req sdk.ListFilesRequest) (sdk.L
 		return sdk.ListFilesResponse{}, fmt.Errorf("local: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	start := 0
-	if req.PageToken != "" {
-		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(entries) {
-			return sdk.ListFilesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 1000, len(entries))
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 1000
-	}
-	end := min(start+size, len(entries))
-	var resp sdk.ListFilesResponse
+	resp := sdk.ListFilesResponse{NextPageToken: next}
 	for _, e := range entries[start:end] {
 		fi, err := e.Info()
 		if err != nil {

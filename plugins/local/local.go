@@ -22,6 +22,8 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/page"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -499,58 +501,39 @@ func (p *Platform) Result(_ context.Context, id string) (sdk.JobResult, error) {
 		return sdk.JobResult{}, err
 	}
 	dir := filepath.Join(p.jobsDir(), id)
-	res := sdk.JobResult{Status: st}
-	if !st.StartedAt.IsZero() {
-		end := st.EndedAt
-		if end.IsZero() {
-			end = time.Now()
-		}
-		res.Duration = end.Sub(st.StartedAt)
-	}
-	if st.State == sdk.StateFailed {
-		res.Error = st.Reason
-	}
+	res := result.New(st, 0, time.Now())
 	out := filepath.Join(dir, outputDir)
 	if b, err := os.ReadFile(filepath.Join(out, runner.MetricsFile)); err == nil {
-		res.Metrics, err = runner.ParseMetrics(b)
-		if err != nil {
-			res.Error = strings.TrimSpace(res.Error + "; " + runner.MetricsFile + ": " + err.Error())
-		}
+		result.AddMetrics(&res, b)
 	}
 	_ = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			res.Artifacts = append(res.Artifacts, "file://"+path)
+		if err == nil && !d.IsDir() && !result.AddArtifact(&res, "file://"+path) {
+			return fs.SkipAll
 		}
 		return nil
 	})
-	res.OutputExcerpt = tail(filepath.Join(dir, logFile), 20, 8<<10)
+	res.OutputExcerpt = tail(filepath.Join(dir, logFile))
 	return res, nil
 }
 
-// tail returns the last n lines of a file, reading at most max bytes.
-func tail(path string, n int, max int64) string {
+// tail returns the excerpt of a log file. It reads one byte more than
+// the excerpt holds, so that result.Excerpt sees when the first line is cut.
+func tail(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	st, _ := f.Stat()
-	off := st.Size() - max
-	if off < 0 {
-		off = 0
-	}
-	buf := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return ""
 	}
-	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
-	if off > 0 && len(lines) > 1 {
-		lines = lines[1:] // the first line may be cut
+	off := max(st.Size()-result.ExcerptBytes-1, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return ""
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return result.Excerpt(string(buf))
 }
 
 func (p *Platform) Cancel(ctx context.Context, id string) (sdk.JobStatus, error) {
@@ -623,21 +606,9 @@ func (p *Platform) List(_ context.Context, req sdk.ListRequest) (sdk.ListRespons
 		}
 		return jobs[i].ID < jobs[j].ID
 	})
-	start := 0
-	if req.PageToken != "" {
-		start, err = strconv.Atoi(req.PageToken)
-		if err != nil || start < 0 || start > len(jobs) {
-			return sdk.ListResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 100, len(jobs))
+	if err != nil {
+		return sdk.ListResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 100
-	}
-	end := min(start+size, len(jobs))
-	resp := sdk.ListResponse{Jobs: jobs[start:end]}
-	if end < len(jobs) {
-		resp.NextPageToken = strconv.Itoa(end)
-	}
-	return resp, nil
+	return sdk.ListResponse{Jobs: jobs[start:end], NextPageToken: next}, nil
 }
