@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/neural-dsl/neural-host/sdk/bundle"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
 	"github.com/neural-dsl/neural-host/sdk/page"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
@@ -153,6 +155,8 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 		return sdk.FieldError("resources.nodes", fmt.Sprintf("local runs one node, got %d", spec.Resources.Nodes), "set resources.nodes to 1 or submit to a cloud platform")
 	}
 	if spec.WorkDir != "" {
+		// The entrypoint is left to the bundle, whose message also covers
+		// an entrypoint that .neuralignore leaves out.
 		if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
 			return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
 		}
@@ -204,7 +208,11 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	plan := sdk.Plan{
 		Requests:     []sdk.PlannedRequest{{Operation: "StartProcessGroup", Target: "local", Body: string(rendered)}},
 		InstanceType: "local",
-		HourlyPrice:  localPrice(),
+	}
+	var warn string
+	plan.HourlyPrice, warn = localPrice(spec)
+	if warn != "" {
+		plan.Warnings = append(plan.Warnings, warn)
 	}
 	if spec.Resources.GPUs > 0 {
 		plan.Warnings = append(plan.Warnings, "resources.gpus is not enforced on local: the job sees whatever GPUs this machine has")
@@ -218,12 +226,43 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	return plan, nil
 }
 
-func localPrice() sdk.Price {
-	return sdk.Price{Known: true, USDPerHour: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}
+// machineRow is this machine as a catalog row, dated today because it is
+// measured now: it costs nothing, and has the CPUs and memory the system
+// reports and no GPUs, since the plugin cannot vouch for any.
+func machineRow() sdk.PriceRow {
+	return sdk.PriceRow{InstanceType: "local", Region: "local", VCPUs: float64(runtime.NumCPU()), MemoryGB: memoryGB(),
+		OnDemandUSD: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}
 }
 
-func (p *Platform) Prices(context.Context, sdk.PriceFilter) ([]sdk.PriceRow, error) {
-	return []sdk.PriceRow{{InstanceType: "local", Region: "local", OnDemandUSD: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}}, nil
+// memoryGB is the machine's memory from /proc/meminfo; zero where there is
+// none, so that no memory need is promised on a system it cannot read.
+func memoryGB() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / (1 << 20)
+		}
+	}
+	return 0
+}
+
+// localPrice is the plan's price, found by the same prices.Cheapest the
+// host's cost compare runs on Prices: $0 when this machine has what the
+// job asks for, and unknown, with the reason, when it has not.
+func localPrice(spec sdk.JobSpec) (sdk.Price, string) {
+	o, ok := prices.Cheapest([]sdk.PriceRow{machineRow()}, prices.NeedOf(spec))
+	if !ok {
+		return sdk.Price{}, "this machine does not have the GPUs, CPUs or memory the job asks for, so it has no price"
+	}
+	return sdk.Price{Known: true, USDPerHour: o.USDPerHour, Source: o.Source, AsOf: o.AsOf}, ""
+}
+
+func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
+	return prices.Filter([]sdk.PriceRow{machineRow()}, f), nil
 }
 
 func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus, error) {
