@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 var knownOptions = map[string]bool{"framework": true, "framework_version": true, "image": true, "max_wait": true, "subnets": true, "security_groups": true}
@@ -55,20 +56,13 @@ func chooseInstance(r sdk.Resources) (string, error) {
 		}
 		return r.InstanceType, nil
 	}
-	best, found := sdk.PriceRow{}, false
-	for _, row := range catalog {
-		if !strings.HasPrefix(row.Source, trainingSource) || row.GPUs != r.GPUs ||
-			(r.GPUType != "" && !strings.EqualFold(r.GPUType, row.GPUType)) || row.VCPUs < r.CPUs || row.MemoryGB < r.MemoryGB {
-			continue
-		}
-		if !found || row.OnDemandUSD < best.OnDemandUSD {
-			best, found = row, true
-		}
-	}
+	// The same selection the host's cost compare runs on Prices, so that
+	// the plan shows the offer compare ranks.
+	o, found := prices.Cheapest(trainingRows(), prices.Need{GPUType: r.GPUType, GPUs: r.GPUs, CPUs: r.CPUs, MemoryGB: r.MemoryGB})
 	if !found {
 		return "", sdk.FieldError("resources", fmt.Sprintf("no instance type in the plugin's catalog has %d %s GPUs, %g vCPUs and %g GB", r.GPUs, orNone(r.GPUType), r.CPUs, r.MemoryGB), "set resources.instance_type to a SageMaker type that fits")
 	}
-	return best.InstanceType, nil
+	return o.InstanceType, nil
 }
 
 func orNone(s string) string {
