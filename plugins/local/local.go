@@ -95,12 +95,8 @@ func (p *Platform) Configure(_ context.Context, cfg sdk.Config) error {
 	if s.python == "" {
 		s.python = "python3"
 	}
-	if g := cfg["cancel_grace"]; g != "" {
-		d, err := time.ParseDuration(g)
-		if err != nil || d < 0 {
-			return sdk.FieldError("cancel_grace", fmt.Sprintf("%q is not a duration", g), "use a duration such as 10s or 1m")
-		}
-		s.cancelGrace = d
+	if err := cfg.Duration("cancel_grace", 0, &s.cancelGrace); err != nil {
+		return err
 	}
 	for _, d := range []string{s.stateDir, s.artifactDir} {
 		if !filepath.IsAbs(d) {
