@@ -10,6 +10,7 @@ import (
 
 	"github.com/databricks/databricks-sdk-go/service/serving"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/page"
 )
 
 // endpointNameRE is what Model Serving takes as an endpoint name.
@@ -205,11 +206,9 @@ func (p *Platform) ListEndpoints(ctx context.Context, pageSize int, pageToken st
 	if err != nil {
 		return nil, "", err
 	}
-	start := 0
-	if pageToken != "" {
-		if start, err = strconv.Atoi(pageToken); err != nil || start < 0 {
-			return nil, "", sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, err := page.Offset(pageToken)
+	if err != nil {
+		return nil, "", err
 	}
 	all, err := ws.serving.ListAll(ctx)
 	if err != nil {
@@ -233,7 +232,7 @@ func (p *Platform) ListEndpoints(ctx context.Context, pageSize int, pageToken st
 	}
 	next := ""
 	if end < len(all) {
-		next = strconv.Itoa(end)
+		next = page.Token(end)
 	}
 	return out, next, nil
 }

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/page"
 )
 
 // remote resolves a remote URI: dbfs:/..., /Volumes/..., or a path relative
@@ -80,30 +78,23 @@ func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progre
 	if info.IsDir {
 		return sdk.FileInfo{}, sdk.FieldError("remote", src.String()+" is a directory", "copy one file at a time")
 	}
-	dir := filepath.Dir(req.LocalPath)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(req.LocalPath)+".part-")
+	dst, err := sdk.OpenDownload(req.LocalPath, src.String())
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+		return sdk.FileInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer dst.Discard()
 	if progress != nil {
 		progress(0, info.Size)
 	}
-	n, err := ws.download(ctx, src, tmp, progress)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	n, err := ws.download(ctx, src, dst, progress)
 	if err != nil {
 		return sdk.FileInfo{}, s.wrap(err, "downloading "+src.String())
 	}
 	if n != info.Size {
 		return sdk.FileInfo{}, fmt.Errorf("databricks: %s: got %d bytes, expected %d", src, n, info.Size)
 	}
-	if err := os.Rename(tmp.Name(), req.LocalPath); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("databricks: %w", err)
+	if err := dst.Commit(); err != nil {
+		return sdk.FileInfo{}, err
 	}
 	info.Size = n
 	return info, nil
@@ -129,20 +120,9 @@ func (p *Platform) ListFiles(ctx context.Context, req sdk.ListFilesRequest) (sdk
 	if err != nil {
 		return sdk.ListFilesResponse{}, p.settings().wrap(err, "listing "+l.String())
 	}
-	start := 0
-	if req.PageToken != "" {
-		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(entries) {
-			return sdk.ListFilesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 1000, len(entries))
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 1000
-	}
-	end := min(start+size, len(entries))
-	resp := sdk.ListFilesResponse{Files: entries[start:end]}
-	if end < len(entries) {
-		resp.NextPageToken = strconv.Itoa(end)
-	}
-	return resp, nil
+	return sdk.ListFilesResponse{Files: entries[start:end], NextPageToken: next}, nil
 }

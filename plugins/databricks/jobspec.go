@@ -306,7 +306,10 @@ func (p *Platform) newCluster(spec sdk.JobSpec, s settings, jp *jobPlan) (*compu
 		jp.price = sdk.Price{Source: "no catalog price for " + node}
 	}
 	if r.Spot {
-		jp.warnings = append(jp.warnings, "the price shown is on-demand; spot nodes cost less but can be reclaimed")
+		// An on-demand price is not what spot nodes cost, and cost compare
+		// prices spot needs by spot prices only; the catalog has none.
+		jp.price = sdk.Price{Source: "no catalog spot price for " + node}
+		jp.warnings = append(jp.warnings, "the price is unknown: the catalog has no spot price for "+node+"; spot nodes cost less but can be reclaimed")
 	}
 	return c, nil
 }

@@ -65,7 +65,7 @@ func TestPlanSizesTheCluster(t *testing.T) {
 			func(c map[string]any) bool {
 				a := c["aws_attributes"].(map[string]any)
 				return a["availability"] == "SPOT_WITH_FALLBACK" && a["first_on_demand"] == float64(1) && a["ebs_volume_size"] == float64(200)
-			}, 0.226 + 0.69*0.15, "on-demand"},
+			}, 0, "no spot price"},
 		{"unpriced node type", nil, with(func(s *sdk.JobSpec) { s.Resources.InstanceType = "r6id.xlarge" }), "r6id.xlarge", nil, 0, ""},
 		{"node type setting", sdk.Config{"default_node_type": "i3.xlarge"}, base, "i3.xlarge", nil, 0.312 + 0.15, ""},
 		{"options win", sdk.Config{"default_node_type": "i3.xlarge"}, with(func(s *sdk.JobSpec) {

@@ -128,19 +128,13 @@ func (p *Platform) Configure(_ context.Context, cfg sdk.Config) error {
 	default:
 		return sdk.FieldError("default_compute", fmt.Sprintf("%q is not a compute kind", s.compute), "set default_compute to new, existing or serverless")
 	}
-	for _, d := range []struct {
-		key string
-		dst *time.Duration
-	}{{"poll_interval", &s.pollInterval}, {"wait_timeout", &s.waitTimeout}, {"retry_timeout", &s.retryTimeout}} {
-		if v := cfg[d.key]; v != "" {
-			t, err := time.ParseDuration(v)
-			if err != nil || t <= 0 {
-				return sdk.FieldError(d.key, fmt.Sprintf("%q is not a positive duration", v), "use a duration such as 5s or 2m")
-			}
-			if d.key == "retry_timeout" && t < time.Second {
-				return sdk.FieldError(d.key, "must be at least 1s", "use a duration such as 30s or 5m")
-			}
-			*d.dst = t
+	for _, err := range []error{
+		cfg.Duration("poll_interval", time.Nanosecond, &s.pollInterval),
+		cfg.Duration("wait_timeout", time.Nanosecond, &s.waitTimeout),
+		cfg.Duration("retry_timeout", time.Second, &s.retryTimeout),
+	} {
+		if err != nil {
+			return err
 		}
 	}
 	if v := cfg["rate_limit"]; v != "" {

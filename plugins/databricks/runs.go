@@ -12,6 +12,7 @@ import (
 
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -139,14 +140,6 @@ func (p *Platform) Status(ctx context.Context, id string) (sdk.JobStatus, error)
 	return p.status(ctx, ws, n)
 }
 
-// excerptLines and excerptBytes bound a result's output excerpt.
-const (
-	excerptLines = 20
-	excerptBytes = 8 << 10
-	maxArtifacts = 1000
-	maxMetrics   = 1 << 20
-)
-
 func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error) {
 	n, err := runID(id)
 	if err != nil {
@@ -162,33 +155,22 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 		return sdk.JobResult{}, err
 	}
 	st := jobStatus(baseRun(r))
-	res := sdk.JobResult{Status: st}
-	switch {
-	case r.RunDuration > 0:
-		res.Duration = time.Duration(r.RunDuration) * time.Millisecond
-	case r.SetupDuration+r.ExecutionDuration+r.CleanupDuration > 0:
-		res.Duration = time.Duration(r.SetupDuration+r.ExecutionDuration+r.CleanupDuration) * time.Millisecond
-	case !st.StartedAt.IsZero():
-		end := st.EndedAt
-		if end.IsZero() {
-			end = time.Now()
-		}
-		res.Duration = end.Sub(st.StartedAt)
+	reported := r.RunDuration
+	if reported <= 0 {
+		reported = r.SetupDuration + r.ExecutionDuration + r.CleanupDuration
 	}
-	if st.State == sdk.StateFailed {
-		res.Error = st.Reason
-	}
+	res := result.New(st, time.Duration(reported)*time.Millisecond, time.Now())
 	task := ourTask(r.Tasks)
 	if task != nil && task.RunId != 0 {
 		// The output belongs to the task run, not to the run around it.
 		out, err := ws.jobs.GetRunOutput(ctx, jobs.GetRunOutputRequest{RunId: task.RunId})
 		switch {
 		case err == nil:
-			res.OutputExcerpt = tailLines(out.Logs, excerptLines, excerptBytes)
+			res.OutputExcerpt = result.Excerpt(out.Logs)
 			if out.Error != "" {
 				res.Error = out.Error
 				if trace := strings.TrimSpace(out.ErrorTrace); trace != "" {
-					res.Error += "\n" + tailLines(trace, excerptLines, excerptBytes)
+					res.Error += "\n" + result.Excerpt(trace)
 				}
 			}
 		case st.Terminal && !notFound(err):
@@ -204,39 +186,23 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 	if err != nil {
 		return res, nil
 	}
-	b, err := ws.readFile(ctx, outLoc.join(runner.MetricsFile), maxMetrics)
+	b, err := ws.readFile(ctx, outLoc.join(runner.MetricsFile), result.MaxMetricsBytes)
 	switch {
 	case err == nil:
-		if res.Metrics, err = runner.ParseMetrics(b); err != nil {
-			res.Error = strings.TrimSpace(res.Error + "\n" + runner.MetricsFile + ": " + err.Error())
-		}
+		result.AddMetrics(&res, b)
 	case !notFound(err):
 		return sdk.JobResult{}, s.wrap(err, "reading "+runner.MetricsFile)
 	}
-	files, err := ws.walk(ctx, outLoc, maxArtifacts)
+	files, err := ws.walk(ctx, outLoc, result.MaxArtifacts)
 	if err != nil {
 		return sdk.JobResult{}, s.wrap(err, "listing the outputs in "+outLoc.String())
 	}
 	for _, f := range files {
-		res.Artifacts = append(res.Artifacts, f.URI)
-	}
-	return res, nil
-}
-
-// tailLines returns the last n lines of s, at most max bytes.
-func tailLines(s string, n, max int) string {
-	s = strings.TrimRight(s, "\n")
-	if len(s) > max {
-		s = s[len(s)-max:]
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			s = s[i+1:]
+		if !result.AddArtifact(&res, f.URI) {
+			break
 		}
 	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return res, nil
 }
 
 func (p *Platform) Cancel(ctx context.Context, id string) (sdk.JobStatus, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -25,27 +24,11 @@ func bundleOptions(spec sdk.JobSpec) bundle.Options {
 	return opts
 }
 
-// checkWorkDir reports a work dir or entrypoint that cannot be shipped.
-func checkWorkDir(spec sdk.JobSpec) error {
-	if spec.WorkDir == "" {
-		return nil
-	}
-	if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
-		return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
-	}
-	if spec.Entrypoint != "" {
-		if _, err := os.Stat(filepath.Join(spec.WorkDir, spec.Entrypoint)); err != nil {
-			return sdk.FieldError("entrypoint", spec.Entrypoint+" does not exist in "+spec.WorkDir, "name a file inside workdir")
-		}
-	}
-	return nil
-}
-
 func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	if err := spec.Validate(); err != nil {
 		return sdk.Plan{}, err
 	}
-	if err := checkWorkDir(spec); err != nil {
+	if err := sdk.CheckWorkDir(spec); err != nil {
 		return sdk.Plan{}, err
 	}
 	var info bundle.Info
@@ -105,7 +88,7 @@ func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus,
 	if err := spec.Validate(); err != nil {
 		return sdk.JobStatus{}, err
 	}
-	if err := checkWorkDir(spec); err != nil {
+	if err := sdk.CheckWorkDir(spec); err != nil {
 		return sdk.JobStatus{}, err
 	}
 	// Check the spec in full before packing or sending anything.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/page"
 )
 
 // progressStep is how many bytes pass between progress reports.
@@ -74,27 +75,22 @@ func copyFile(ctx context.Context, src, dst, srcField string, progress sdk.Progr
 	if st.IsDir() {
 		return sdk.FileInfo{}, sdk.FieldError(srcField, src+" is a directory", "copy one file at a time")
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("local: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-")
+	tmp, err := sdk.OpenDownload(dst, src)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("local: %w", err)
+		return sdk.FileInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Discard()
 	total := st.Size()
 	var done int64
 	buf := make([]byte, 1<<20)
 	next := int64(progressStep)
 	for {
 		if err := ctx.Err(); err != nil {
-			tmp.Close()
 			return sdk.FileInfo{}, err
 		}
 		n, rerr := in.Read(buf)
 		if n > 0 {
 			if _, err := tmp.Write(buf[:n]); err != nil {
-				tmp.Close()
 				return sdk.FileInfo{}, fmt.Errorf("local: %w", err)
 			}
 			done += int64(n)
@@ -107,21 +103,17 @@ func copyFile(ctx context.Context, src, dst, srcField string, progress sdk.Progr
 			break
 		}
 		if rerr != nil {
-			tmp.Close()
 			return sdk.FileInfo{}, fmt.Errorf("local: %w", rerr)
 		}
 	}
-	if err := tmp.Close(); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("local: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("local: %w", err)
+	if err := tmp.Commit(); err != nil {
+		return sdk.FileInfo{}, err
 	}
 	if progress != nil {
 		progress(done, total)
 	}
-	out, _ := os.Stat(dst)
-	return sdk.FileInfo{URI: "file://" + dst, Size: done, ModifiedAt: out.ModTime()}, nil
+	out, _ := os.Stat(tmp.Path)
+	return sdk.FileInfo{URI: "file://" + tmp.Path, Size: done, ModifiedAt: out.ModTime()}, nil
 }
 
 func (p *Platform) ListFiles(_ context.Context, req sdk.ListFilesRequest) (sdk.ListFilesResponse, error) {
@@ -148,18 +140,11 @@ func (p *Platform) ListFiles(_ context.Context, req sdk.ListFilesRequest) (sdk.L
 		return sdk.ListFilesResponse{}, fmt.Errorf("local: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	start := 0
-	if req.PageToken != "" {
-		if start, err = strconv.Atoi(req.PageToken); err != nil || start < 0 || start > len(entries) {
-			return sdk.ListFilesResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 1000, len(entries))
+	if err != nil {
+		return sdk.ListFilesResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 1000
-	}
-	end := min(start+size, len(entries))
-	var resp sdk.ListFilesResponse
+	resp := sdk.ListFilesResponse{NextPageToken: next}
 	for _, e := range entries[start:end] {
 		fi, err := e.Info()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ import (
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/bundle"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/page"
+	"github.com/neural-dsl/neural-host/sdk/prices"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -91,12 +95,8 @@ func (p *Platform) Configure(_ context.Context, cfg sdk.Config) error {
 	if s.python == "" {
 		s.python = "python3"
 	}
-	if g := cfg["cancel_grace"]; g != "" {
-		d, err := time.ParseDuration(g)
-		if err != nil || d < 0 {
-			return sdk.FieldError("cancel_grace", fmt.Sprintf("%q is not a duration", g), "use a duration such as 10s or 1m")
-		}
-		s.cancelGrace = d
+	if err := cfg.Duration("cancel_grace", 0, &s.cancelGrace); err != nil {
+		return err
 	}
 	for _, d := range []string{s.stateDir, s.artifactDir} {
 		if !filepath.IsAbs(d) {
@@ -151,6 +151,8 @@ func (p *Platform) check(spec sdk.JobSpec) error {
 		return sdk.FieldError("resources.nodes", fmt.Sprintf("local runs one node, got %d", spec.Resources.Nodes), "set resources.nodes to 1 or submit to a cloud platform")
 	}
 	if spec.WorkDir != "" {
+		// The entrypoint is left to the bundle, whose message also covers
+		// an entrypoint that .neuralignore leaves out.
 		if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
 			return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
 		}
@@ -202,7 +204,11 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	plan := sdk.Plan{
 		Requests:     []sdk.PlannedRequest{{Operation: "StartProcessGroup", Target: "local", Body: string(rendered)}},
 		InstanceType: "local",
-		HourlyPrice:  localPrice(),
+	}
+	var warn string
+	plan.HourlyPrice, warn = localPrice(spec)
+	if warn != "" {
+		plan.Warnings = append(plan.Warnings, warn)
 	}
 	if spec.Resources.GPUs > 0 {
 		plan.Warnings = append(plan.Warnings, "resources.gpus is not enforced on local: the job sees whatever GPUs this machine has")
@@ -216,12 +222,43 @@ func (p *Platform) Plan(_ context.Context, spec sdk.JobSpec) (sdk.Plan, error) {
 	return plan, nil
 }
 
-func localPrice() sdk.Price {
-	return sdk.Price{Known: true, USDPerHour: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}
+// machineRow is this machine as a catalog row, dated today because it is
+// measured now: it costs nothing, and has the CPUs and memory the system
+// reports and no GPUs, since the plugin cannot vouch for any.
+func machineRow() sdk.PriceRow {
+	return sdk.PriceRow{InstanceType: "local", Region: "local", VCPUs: float64(runtime.NumCPU()), MemoryGB: memoryGB(),
+		OnDemandUSD: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}
 }
 
-func (p *Platform) Prices(context.Context, sdk.PriceFilter) ([]sdk.PriceRow, error) {
-	return []sdk.PriceRow{{InstanceType: "local", Region: "local", OnDemandUSD: 0, Source: "local machine (no charge)", AsOf: time.Now().UTC().Format("2006-01-02")}}, nil
+// memoryGB is the machine's memory from /proc/meminfo; zero where there is
+// none, so that no memory need is promised on a system it cannot read.
+func memoryGB() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / (1 << 20)
+		}
+	}
+	return 0
+}
+
+// localPrice is the plan's price, found by the same prices.Cheapest the
+// host's cost compare runs on Prices: $0 when this machine has what the
+// job asks for, and unknown, with the reason, when it has not.
+func localPrice(spec sdk.JobSpec) (sdk.Price, string) {
+	o, ok := prices.Cheapest([]sdk.PriceRow{machineRow()}, prices.NeedOf(spec))
+	if !ok {
+		return sdk.Price{}, "this machine does not have the GPUs, CPUs or memory the job asks for, so it has no price"
+	}
+	return sdk.Price{Known: true, USDPerHour: o.USDPerHour, Source: o.Source, AsOf: o.AsOf}, ""
+}
+
+func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
+	return prices.Filter([]sdk.PriceRow{machineRow()}, f), nil
 }
 
 func (p *Platform) Submit(ctx context.Context, spec sdk.JobSpec) (sdk.JobStatus, error) {
@@ -499,58 +536,39 @@ func (p *Platform) Result(_ context.Context, id string) (sdk.JobResult, error) {
 		return sdk.JobResult{}, err
 	}
 	dir := filepath.Join(p.jobsDir(), id)
-	res := sdk.JobResult{Status: st}
-	if !st.StartedAt.IsZero() {
-		end := st.EndedAt
-		if end.IsZero() {
-			end = time.Now()
-		}
-		res.Duration = end.Sub(st.StartedAt)
-	}
-	if st.State == sdk.StateFailed {
-		res.Error = st.Reason
-	}
+	res := result.New(st, 0, time.Now())
 	out := filepath.Join(dir, outputDir)
 	if b, err := os.ReadFile(filepath.Join(out, runner.MetricsFile)); err == nil {
-		res.Metrics, err = runner.ParseMetrics(b)
-		if err != nil {
-			res.Error = strings.TrimSpace(res.Error + "; " + runner.MetricsFile + ": " + err.Error())
-		}
+		result.AddMetrics(&res, b)
 	}
 	_ = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			res.Artifacts = append(res.Artifacts, "file://"+path)
+		if err == nil && !d.IsDir() && !result.AddArtifact(&res, "file://"+path) {
+			return fs.SkipAll
 		}
 		return nil
 	})
-	res.OutputExcerpt = tail(filepath.Join(dir, logFile), 20, 8<<10)
+	res.OutputExcerpt = tail(filepath.Join(dir, logFile))
 	return res, nil
 }
 
-// tail returns the last n lines of a file, reading at most max bytes.
-func tail(path string, n int, max int64) string {
+// tail returns the excerpt of a log file. It reads one byte more than
+// the excerpt holds, so that result.Excerpt sees when the first line is cut.
+func tail(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	st, _ := f.Stat()
-	off := st.Size() - max
-	if off < 0 {
-		off = 0
-	}
-	buf := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return ""
 	}
-	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
-	if off > 0 && len(lines) > 1 {
-		lines = lines[1:] // the first line may be cut
+	off := max(st.Size()-result.ExcerptBytes-1, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return ""
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return result.Excerpt(string(buf))
 }
 
 func (p *Platform) Cancel(ctx context.Context, id string) (sdk.JobStatus, error) {
@@ -623,21 +641,9 @@ func (p *Platform) List(_ context.Context, req sdk.ListRequest) (sdk.ListRespons
 		}
 		return jobs[i].ID < jobs[j].ID
 	})
-	start := 0
-	if req.PageToken != "" {
-		start, err = strconv.Atoi(req.PageToken)
-		if err != nil || start < 0 || start > len(jobs) {
-			return sdk.ListResponse{}, sdk.FieldError("page_token", "is not a token this plugin issued", "start again without a page token")
-		}
+	start, end, next, err := page.Window(req.PageToken, req.PageSize, 100, len(jobs))
+	if err != nil {
+		return sdk.ListResponse{}, err
 	}
-	size := req.PageSize
-	if size <= 0 {
-		size = 100
-	}
-	end := min(start+size, len(jobs))
-	resp := sdk.ListResponse{Jobs: jobs[start:end]}
-	if end < len(jobs) {
-		resp.NextPageToken = strconv.Itoa(end)
-	}
-	return resp, nil
+	return sdk.ListResponse{Jobs: jobs[start:end], NextPageToken: next}, nil
 }

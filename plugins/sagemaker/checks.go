@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/idempotency"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 var knownOptions = map[string]bool{"framework": true, "framework_version": true, "image": true, "max_wait": true, "subnets": true, "security_groups": true}
@@ -28,22 +27,13 @@ func checkOptions(opts map[string]string) error {
 	return nil
 }
 
+// checkWorkDir also refuses a script or DSL job without a work dir: a
+// SageMaker job gets its files only from the bundle.
 func checkWorkDir(spec sdk.JobSpec) error {
-	if spec.WorkDir == "" {
-		if spec.Kind != sdk.KindCommand {
-			return sdk.FieldError("workdir", "a "+string(spec.Kind)+" job needs a workdir holding "+spec.Entrypoint, "set workdir to the directory of the job's files")
-		}
-		return nil
+	if spec.WorkDir == "" && spec.Kind != sdk.KindCommand {
+		return sdk.FieldError("workdir", "a "+string(spec.Kind)+" job needs a workdir holding "+spec.Entrypoint, "set workdir to the directory of the job's files")
 	}
-	if st, err := os.Stat(spec.WorkDir); err != nil || !st.IsDir() {
-		return sdk.FieldError("workdir", spec.WorkDir+" is not a directory", "point workdir at the directory holding the job's files")
-	}
-	if spec.Entrypoint != "" {
-		if _, err := os.Stat(filepath.Join(spec.WorkDir, spec.Entrypoint)); err != nil {
-			return sdk.FieldError("entrypoint", spec.Entrypoint+" does not exist in "+spec.WorkDir, "name a file inside workdir")
-		}
-	}
-	return nil
+	return sdk.CheckWorkDir(spec)
 }
 
 // chooseInstance returns the instance type asked for, or the cheapest
@@ -66,20 +56,13 @@ func chooseInstance(r sdk.Resources) (string, error) {
 		}
 		return r.InstanceType, nil
 	}
-	best, found := sdk.PriceRow{}, false
-	for _, row := range catalog {
-		if !strings.HasPrefix(row.Source, trainingSource) || row.GPUs != r.GPUs ||
-			(r.GPUType != "" && !strings.EqualFold(r.GPUType, row.GPUType)) || row.VCPUs < r.CPUs || row.MemoryGB < r.MemoryGB {
-			continue
-		}
-		if !found || row.OnDemandUSD < best.OnDemandUSD {
-			best, found = row, true
-		}
-	}
+	// The same selection the host's cost compare runs on Prices, so that
+	// the plan shows the offer compare ranks.
+	o, found := prices.Cheapest(trainingRows(), prices.Need{GPUType: r.GPUType, GPUs: r.GPUs, CPUs: r.CPUs, MemoryGB: r.MemoryGB})
 	if !found {
 		return "", sdk.FieldError("resources", fmt.Sprintf("no instance type in the plugin's catalog has %d %s GPUs, %g vCPUs and %g GB", r.GPUs, orNone(r.GPUType), r.CPUs, r.MemoryGB), "set resources.instance_type to a SageMaker type that fits")
 	}
-	return best.InstanceType, nil
+	return o.InstanceType, nil
 }
 
 func orNone(s string) string {

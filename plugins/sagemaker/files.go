@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -139,31 +137,19 @@ func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progre
 	if err != nil {
 		return sdk.FileInfo{}, err
 	}
-	dst := req.LocalPath
-	if st, err := os.Stat(dst); err == nil && st.IsDir() {
-		dst = filepath.Join(dst, path.Base(src.Key))
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
-	}
-	// Download beside the destination and rename into place, so a failed
-	// transfer never leaves a truncated file.
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-")
+	dst, err := sdk.OpenDownload(req.LocalPath, src.Key)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+		return sdk.FileInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer dst.Discard()
 	_, err = transfers(c).DownloadObject(ctx, &transfermanager.DownloadObjectInput{
-		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), WriterAt: tmp,
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), WriterAt: dst,
 	}, withProgress(progress, info.Size))
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("sagemaker: %w", cerr)
-	}
 	if err != nil {
 		return sdk.FileInfo{}, awsError(err, "downloading "+src.String(), "")
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("sagemaker: %w", err)
+	if err := dst.Commit(); err != nil {
+		return sdk.FileInfo{}, err
 	}
 	if progress != nil {
 		progress(info.Size, info.Size)

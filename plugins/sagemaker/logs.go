@@ -13,18 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/logtail"
+	"github.com/neural-dsl/neural-host/sdk/result"
 )
 
 // logGroup is where SageMaker writes training job output: one stream per
 // host, named JOB/algo-N-EPOCH.
 const logGroup = "/aws/sagemaker/TrainingJobs"
-
-// Result's output excerpt is the last excerptLines lines, at most
-// excerptBytes long.
-const (
-	excerptLines = 20
-	excerptBytes = 8 << 10
-)
 
 // logPos is a position in one stream: the page fetched with Token (empty
 // is the stream's head) and how many of its events were sent. CloudWatch
@@ -231,7 +225,7 @@ func (p *Platform) logTail(ctx context.Context, c *clients, id string, n int) (s
 	}
 	var texts []string
 	size := 0
-	for i := len(lines) - 1; i >= 0 && size+len(lines[i].text) < excerptBytes; i-- {
+	for i := len(lines) - 1; i >= 0 && size+len(lines[i].text) < result.ExcerptBytes; i-- {
 		texts = append([]string{lines[i].text}, texts...)
 		size += len(lines[i].text) + 1
 	}

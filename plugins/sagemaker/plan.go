@@ -40,6 +40,12 @@ func (p *Platform) Plan(ctx context.Context, spec sdk.JobSpec) (sdk.Plan, error)
 	}
 	pr := price(trainingSource, job.instance, job.region)
 	warnings := job.warnings
+	if spec.Resources.Spot {
+		// An on-demand price is not what a spot job costs, and cost
+		// compare prices spot needs by spot prices only.
+		pr = sdk.Price{Source: "the catalog has no spot price for " + job.instance}
+		warnings = append(warnings, "the price is unknown: the catalog has no managed spot prices, which are below the on-demand rate")
+	}
 	if pr.Known && job.count > 1 {
 		pr.USDPerHour *= float64(job.count)
 		warnings = append(warnings, fmt.Sprintf("the hourly price covers all %d instances", job.count))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/neural-dsl/neural-host/plugins/sagemaker/internal/fakeaws"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 // TestPlanIsWhatSubmitSends compares the planned CreateTrainingJob body
@@ -67,12 +69,14 @@ func TestPlanIsWhatSubmitSends(t *testing.T) {
 func TestPlanPrices(t *testing.T) {
 	tests := []struct {
 		name, region, instance string
+		spot                   bool
 		known                  bool
 		usd                    float64
 	}{
-		{"catalog row", "us-east-1", "ml.g5.xlarge", true, 1.408},
-		{"region without rows", "eu-west-1", "ml.g5.xlarge", false, 0},
-		{"type without a row", "us-east-1", "ml.c6i.xlarge", false, 0},
+		{"catalog row", "us-east-1", "ml.g5.xlarge", false, true, 1.408},
+		{"region without rows", "eu-west-1", "ml.g5.xlarge", false, false, 0},
+		{"type without a row", "us-east-1", "ml.c6i.xlarge", false, false, 0},
+		{"spot without a spot price", "us-east-1", "ml.g5.xlarge", true, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +87,7 @@ func TestPlanPrices(t *testing.T) {
 			}
 			spec := pythonJob(t, "priced", "k", "pass\n")
 			spec.Resources.InstanceType = tt.instance
+			spec.Resources.Spot = tt.spot
 			plan, err := p.Plan(context.Background(), spec)
 			if err != nil {
 				t.Fatal(err)
@@ -108,7 +113,7 @@ func TestBadSpecSendsNothing(t *testing.T) {
 		{"gpu type mismatch", func(s *sdk.JobSpec, c sdk.Config) {
 			s.Resources.InstanceType, s.Resources.GPUs, s.Resources.GPUType = "ml.g5.xlarge", 1, "H100"
 		}, "resources.gpu_type"},
-		{"no catalog fit", func(s *sdk.JobSpec, c sdk.Config) { s.Resources.GPUs, s.Resources.GPUType = 3, "T4" }, "resources"},
+		{"no catalog fit", func(s *sdk.JobSpec, c sdk.Config) { s.Resources.GPUs, s.Resources.GPUType = 16, "T4" }, "resources"},
 		{"runtime over 28 days", func(s *sdk.JobSpec, c sdk.Config) { s.Resources.MaxRuntime = 30 * 24 * time.Hour }, "resources.max_runtime"},
 		{"env name", func(s *sdk.JobSpec, c sdk.Config) { s.Env = map[string]string{"1BAD": "x"} }, "env"},
 		{"env value too long", func(s *sdk.JobSpec, c sdk.Config) { s.Env = map[string]string{"OK": strings.Repeat("x", 600)} }, "env.OK"},
@@ -154,5 +159,32 @@ func TestBadSpecSendsNothing(t *testing.T) {
 				t.Error("S3 was called")
 			}
 		})
+	}
+}
+
+// TestPlanAgreesWithCompare: for every training row of the catalog, the
+// instance the plan chooses and prices is the offer the host's cost
+// compare picks from Prices with prices.Cheapest; on spot both are unknown
+// because the catalog has no spot prices.
+func TestPlanAgreesWithCompare(t *testing.T) {
+	rows, err := New().Prices(context.Background(), sdk.PriceFilter{})
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("Prices = %d rows, %v", len(rows), err)
+	}
+	for _, row := range rows {
+		res := sdk.Resources{GPUType: row.GPUType, GPUs: row.GPUs, CPUs: row.VCPUs, MemoryGB: row.MemoryGB}
+		instance, err := chooseInstance(res)
+		if err != nil {
+			t.Fatalf("%s: %v", row.InstanceType, err)
+		}
+		planned := price(trainingSource, instance, row.Region)
+		offer, ok := prices.Cheapest(rows, prices.NeedOf(sdk.JobSpec{Resources: res}))
+		if !ok || offer.InstanceType != instance || !planned.Known || math.Abs(offer.USDPerHour-planned.USDPerHour) > 1e-9 {
+			t.Errorf("%s: compare %s $%v (%v), plan %s %+v", row.InstanceType, offer.InstanceType, offer.USDPerHour, ok, instance, planned)
+		}
+		res.Spot = true
+		if _, ok := prices.Cheapest(rows, prices.NeedOf(sdk.JobSpec{Resources: res})); ok {
+			t.Errorf("%s: compare priced a spot job from on-demand prices", row.InstanceType)
+		}
 	}
 }

@@ -167,16 +167,13 @@ func (p *Platform) Configure(_ context.Context, given sdk.Config) error {
 		}
 		s.s3PathStyle = b
 	}
-	for key, dst := range map[string]*time.Duration{"poll_interval": &s.pollInterval, "retry_max_backoff": &s.retryMaxBackoff} {
-		v := cfg[key]
-		if v == "" {
-			continue
+	for _, err := range []error{
+		cfg.Duration("poll_interval", time.Nanosecond, &s.pollInterval),
+		cfg.Duration("retry_max_backoff", time.Nanosecond, &s.retryMaxBackoff),
+	} {
+		if err != nil {
+			return err
 		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return sdk.FieldError(key, fmt.Sprintf("%q is not a positive duration", v), "use a duration such as 10s or 500ms")
-		}
-		*dst = d
 	}
 	p.mu.Lock()
 	p.cfg, p.aws = s, nil

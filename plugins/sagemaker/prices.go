@@ -52,13 +52,17 @@ func parsePrices(b []byte) ([]sdk.PriceRow, error) {
 // Prices lists training prices: what the host compares is the cost of
 // jobs. Hosting prices stay internal, for endpoint plans.
 func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
+	return prices.Filter(trainingRows(), f), nil
+}
+
+func trainingRows() []sdk.PriceRow {
 	var training []sdk.PriceRow
 	for _, r := range catalog {
 		if strings.HasPrefix(r.Source, trainingSource) {
 			training = append(training, r)
 		}
 	}
-	return prices.Filter(training, f), nil
+	return training
 }
 
 // price is the hourly price of an instance for a use (trainingSource or

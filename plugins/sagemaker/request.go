@@ -135,7 +135,7 @@ func (p *Platform) prepare(spec sdk.JobSpec, region string) (*trainingJob, error
 	if spot {
 		in.EnableManagedSpotTraining = aws.Bool(true)
 		in.CheckpointConfig = &types.CheckpointConfig{S3Uri: aws.String("s3://" + bucket + "/" + prefix + "/checkpoints"), LocalPath: aws.String(checkpointDir)}
-		job.warnings = append(job.warnings, "managed spot training: the price shown is on-demand; SageMaker bills the spot rate for billable seconds only, and the job may wait for capacity")
+		job.warnings = append(job.warnings, "managed spot training: SageMaker bills the spot rate for billable seconds only, and the job may wait for capacity")
 	}
 	if job.defaultBucket {
 		job.warnings = append(job.warnings, "bucket "+bucket+" (SageMaker's default) is created if it does not exist")

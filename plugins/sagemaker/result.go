@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 )
 
@@ -32,18 +33,8 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 	if tags, err := p.tags(ctx, c, aws.ToString(out.TrainingJobArn)); err == nil {
 		st.Labels = labelsOf(tags)
 	}
-	res := sdk.JobResult{Status: st, BillableSeconds: int64(aws.ToInt32(out.BillableTimeInSeconds))}
-	if st.State == sdk.StateFailed {
-		res.Error = st.Reason
-	}
-	switch {
-	case aws.ToInt32(out.TrainingTimeInSeconds) > 0:
-		res.Duration = time.Duration(aws.ToInt32(out.TrainingTimeInSeconds)) * time.Second
-	case !st.StartedAt.IsZero() && !st.EndedAt.IsZero():
-		res.Duration = st.EndedAt.Sub(st.StartedAt)
-	case !st.StartedAt.IsZero():
-		res.Duration = time.Since(st.StartedAt)
-	}
+	res := result.New(st, time.Duration(aws.ToInt32(out.TrainingTimeInSeconds))*time.Second, time.Now())
+	res.BillableSeconds = int64(aws.ToInt32(out.BillableTimeInSeconds))
 	for _, m := range out.FinalMetricDataList {
 		if res.Metrics == nil {
 			res.Metrics = map[string]float64{}
@@ -59,7 +50,7 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 			metrics, found, err := p.outputMetrics(ctx, c, u)
 			switch {
 			case err != nil:
-				res.Error = strings.TrimPrefix(res.Error+"; "+err.Error(), "; ")
+				result.AddError(&res, err.Error())
 			case found:
 				res.Artifacts = append(res.Artifacts, u.String())
 				for k, v := range metrics {
@@ -73,16 +64,12 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 	}
 	// The excerpt is a convenience: a caller who may not read the logs
 	// still gets the result.
-	res.OutputExcerpt, err = p.logTail(ctx, c, id, excerptLines)
+	res.OutputExcerpt, err = p.logTail(ctx, c, id, result.ExcerptLines)
 	if err != nil && ctx.Err() != nil {
 		return sdk.JobResult{}, ctx.Err()
 	}
 	return res, nil
 }
-
-// maxMetricsBytes bounds metrics.json; a bigger file is not a flat object
-// of numbers.
-const maxMetricsBytes = 1 << 20
 
 // outputMetrics streams output.tar.gz, which holds what the launcher copied
 // to SageMaker's output data directory, and reads metrics.json from it.
@@ -112,11 +99,11 @@ func (p *Platform) outputMetrics(ctx context.Context, c *clients, u s3URI) (map[
 		if strings.TrimPrefix(hdr.Name, "./") != runner.MetricsFile {
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxMetricsBytes+1))
+		b, err := io.ReadAll(io.LimitReader(tr, result.MaxMetricsBytes+1))
 		if err != nil {
 			return nil, true, fmt.Errorf("%s: %w", u, err)
 		}
-		if len(b) > maxMetricsBytes {
+		if len(b) > result.MaxMetricsBytes {
 			return nil, true, fmt.Errorf("%s: %s is larger than 1 MiB", u, runner.MetricsFile)
 		}
 		m, err := runner.ParseMetrics(b)

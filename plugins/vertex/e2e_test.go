@@ -98,7 +98,7 @@ func TestEndToEndThroughHost(t *testing.T) {
 			} `json:"hourly_price"`
 		}
 		h.json(&plan, "job", "plan", spec, "-p", "vertex")
-		if len(plan.Requests) != 3 || plan.Requests[2].Operation != "CreateCustomJob" || plan.InstanceType != "n1-standard-4" || !plan.HourlyPrice.Known {
+		if len(plan.Requests) != 3 || plan.Requests[2].Operation != "CreateCustomJob" || plan.InstanceType != "e2-standard-4" || !plan.HourlyPrice.Known {
 			t.Errorf("plan %+v", plan)
 		}
 		var req aiplatformpb.CreateCustomJobRequest

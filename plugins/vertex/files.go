@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -108,28 +107,18 @@ func (p *Platform) Download(ctx context.Context, req sdk.TransferRequest, progre
 		return sdk.FileInfo{}, apiError(err, "reading "+req.RemoteURI, "list the files with 'neural-host files ls gs://"+bucket+"/ -p vertex'")
 	}
 	defer r.Close()
-	dst := req.LocalPath
-	if st, err := os.Stat(dst); err == nil && st.IsDir() {
-		dst = filepath.Join(dst, path.Base(name))
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("vertex: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-")
+	dst, err := sdk.OpenDownload(req.LocalPath, name)
 	if err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("vertex: %w", err)
+		return sdk.FileInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer dst.Discard()
 	total := r.Attrs.Size
-	done, err := copyProgress(tmp, r, total, progress)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	done, err := copyProgress(dst, r, total, progress)
 	if err != nil {
 		return sdk.FileInfo{}, apiError(err, "downloading "+req.RemoteURI, "")
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return sdk.FileInfo{}, fmt.Errorf("vertex: %w", err)
+	if err := dst.Commit(); err != nil {
+		return sdk.FileInfo{}, err
 	}
 	if progress != nil {
 		progress(done, total)

@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
 	"cloud.google.com/go/storage"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"github.com/neural-dsl/neural-host/sdk/runner"
 	"github.com/neural-dsl/neural-host/sdk/statemap"
 	"google.golang.org/api/iterator"
@@ -22,12 +23,6 @@ import (
 const (
 	// cancelWait bounds how long Cancel waits for a job to stop.
 	cancelWait = 15 * time.Minute
-	// maxArtifacts bounds the artifact URIs a result lists.
-	maxArtifacts = 1000
-	// maxMetricsBytes bounds the metrics file a result reads.
-	maxMetricsBytes = 1 << 20
-	// excerptLines is how many log lines a result shows.
-	excerptLines = 20
 )
 
 const hintJobs = "list jobs with 'neural-host job list --platform vertex'"
@@ -150,21 +145,7 @@ func (p *Platform) Result(ctx context.Context, id string) (sdk.JobResult, error)
 	if err != nil {
 		return sdk.JobResult{}, err
 	}
-	st := statusOf(s, job)
-	res := sdk.JobResult{Status: st}
-	if !st.StartedAt.IsZero() {
-		end := st.EndedAt
-		if end.IsZero() {
-			end = time.Now()
-		}
-		res.Duration = end.Sub(st.StartedAt)
-	}
-	if st.State == sdk.StateFailed {
-		res.Error = st.Reason
-		if res.Error == "" {
-			res.Error = "the job ended in " + st.RawState
-		}
-	}
+	res := result.New(statusOf(s, job), 0, time.Now())
 	if out := job.GetJobSpec().GetBaseOutputDirectory().GetOutputUriPrefix(); out != "" {
 		if err := p.readOutputs(ctx, out, &res); err != nil {
 			return res, err
@@ -191,7 +172,7 @@ func (p *Platform) readOutputs(ctx context.Context, prefixURI string, res *sdk.J
 	}
 	b := gcs.Bucket(bucket)
 	it := b.Objects(ctx, &storage.Query{Prefix: prefix})
-	for len(res.Artifacts) < maxArtifacts {
+	for {
 		a, err := it.Next()
 		if errors.Is(err, iterator.Done) {
 			break
@@ -199,7 +180,9 @@ func (p *Platform) readOutputs(ctx context.Context, prefixURI string, res *sdk.J
 		if err != nil {
 			return apiError(err, "listing "+prefixURI, "")
 		}
-		res.Artifacts = append(res.Artifacts, "gs://"+bucket+"/"+a.Name)
+		if !result.AddArtifact(res, "gs://"+bucket+"/"+a.Name) {
+			break
+		}
 	}
 	r, err := b.Object(prefix + runner.MetricsFile).NewReader(ctx)
 	if errors.Is(err, storage.ErrObjectNotExist) {
@@ -209,13 +192,11 @@ func (p *Platform) readOutputs(ctx context.Context, prefixURI string, res *sdk.J
 		return apiError(err, "reading "+runner.MetricsFile, "")
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, maxMetricsBytes))
+	data, err := io.ReadAll(io.LimitReader(r, result.MaxMetricsBytes))
 	if err != nil {
 		return apiError(err, "reading "+runner.MetricsFile, "")
 	}
-	if res.Metrics, err = runner.ParseMetrics(data); err != nil {
-		res.Error = strings.TrimPrefix(res.Error+"; "+runner.MetricsFile+": "+err.Error(), "; ")
-	}
+	result.AddMetrics(res, data)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"cloud.google.com/go/logging/logadmin"
 	"github.com/neural-dsl/neural-host/sdk"
 	"github.com/neural-dsl/neural-host/sdk/logtail"
+	"github.com/neural-dsl/neural-host/sdk/result"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -148,9 +149,9 @@ func (p *Platform) excerpt(ctx context.Context, s settings, job *aiplatformpb.Cu
 		return ""
 	}
 	filter := logFilter(statusOf(s, job).ID, job.GetCreateTime().AsTime(), logCursor{})
-	it := logs.Entries(ctx, logadmin.Filter(filter), logadmin.NewestFirst(), logadmin.PageSize(excerptLines))
+	it := logs.Entries(ctx, logadmin.Filter(filter), logadmin.NewestFirst(), logadmin.PageSize(result.ExcerptLines))
 	var lines []string
-	for len(lines) < excerptLines {
+	for len(lines) < result.ExcerptLines {
 		e, err := it.Next()
 		if err != nil {
 			break

@@ -9,6 +9,7 @@ import (
 
 	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
 	"github.com/neural-dsl/neural-host/sdk"
+	"github.com/neural-dsl/neural-host/sdk/prices"
 )
 
 // gpuModel is one GPU Vertex AI training offers, and how machines carry it.
@@ -124,8 +125,11 @@ type machine struct {
 	warnings    []string
 }
 
-// resolveMachine picks the machine type and accelerator for r.
-func resolveMachine(r sdk.Resources) (machine, error) {
+// resolveMachine picks the machine type and accelerator for r in region.
+// Without an instance type it takes the cheapest catalog offer, the one
+// the host's cost compare shows; only where the catalog has none does it
+// fall back to the smallest machine that fits.
+func resolveMachine(region string, r sdk.Resources) (machine, error) {
 	var m machine
 	if r.InstanceType != "" && !machineTypeRe.MatchString(r.InstanceType) {
 		return m, sdk.FieldError("resources.instance_type", fmt.Sprintf("%q is not a Compute Engine machine type", r.InstanceType), "use a machine type such as n1-standard-8 or a2-highgpu-1g")
@@ -151,6 +155,18 @@ func resolveMachine(r sdk.Resources) (machine, error) {
 			return m, sdk.FieldError("resources.gpus", fmt.Sprintf("Vertex AI attaches %s GPUs in counts of %v, not %d", gpu.name, gpu.counts, r.GPUs), fmt.Sprintf("set resources.gpus to one of %v", gpu.counts))
 		}
 		m.accel, m.count = gpu.accel, int32(r.GPUs)
+	}
+	if r.InstanceType == "" {
+		if o, ok := cheapestOffer(region, m, r); ok {
+			m.machineType = o.InstanceType
+			if fg, n, fixed := fixedGPU(o.InstanceType); fixed {
+				m.accel, m.count = fg.accel, int32(n)
+				if r.CPUs > 0 || r.MemoryGB > 0 {
+					m.warnings = append(m.warnings, fmt.Sprintf("resources.cpus and resources.memory_gb are fixed by %s and not applied", m.machineType))
+				}
+			}
+			return m, nil
+		}
 	}
 	switch {
 	case r.InstanceType != "":
@@ -190,6 +206,19 @@ func resolveMachine(r sdk.Resources) (machine, error) {
 
 // pickShape returns the first N1 shape at least as big as minimum with the
 // CPUs and memory asked for.
+// cheapestOffer is the catalog's cheapest offer for r, at spot prices when
+// r asks for spot and there are any, else at on-demand prices: the machine
+// is the same whichever price is known.
+func cheapestOffer(region string, m machine, r sdk.Resources) (prices.Offer, bool) {
+	n := need(region, m, r.Spot)
+	n.CPUs, n.MemoryGB = r.CPUs, r.MemoryGB
+	if o, ok := prices.Cheapest(catalog, n); ok {
+		return o, true
+	}
+	n.Spot = false
+	return prices.Cheapest(catalog, n)
+}
+
 func pickShape(minimum string, cpus, memGB float64) (string, bool) {
 	at := slices.IndexFunc(n1Shapes, func(s machineShape) bool { return s.name == minimum })
 	if at < 0 {

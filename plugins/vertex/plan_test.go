@@ -91,7 +91,7 @@ func TestPlanIsWhatSubmitSends(t *testing.T) {
 		ok   bool
 	}{
 		{"two pools, primary of one replica", len(pool) == 2 && pool[0].GetReplicaCount() == 1 && pool[1].GetReplicaCount() == 1},
-		{"T4 on n1-standard-8", pool[0].GetMachineSpec().GetMachineType() == "n1-standard-8" &&
+		{"T4 on the cheapest N1 machine", pool[0].GetMachineSpec().GetMachineType() == "n1-standard-4" &&
 			pool[0].GetMachineSpec().GetAcceleratorType() == aiplatformpb.AcceleratorType_NVIDIA_TESLA_T4 && pool[0].GetMachineSpec().GetAcceleratorCount() == 1},
 		{"pytorch GPU image", c.GetImageUri() == "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"},
 		{"runner argv", strings.Join(c.GetArgs(), " ") == "python3 _neural_runner.py"},
@@ -101,8 +101,8 @@ func TestPlanIsWhatSubmitSends(t *testing.T) {
 		{"disk", pool[0].GetDiskSpec().GetBootDiskSizeGb() == 200 && pool[0].GetDiskSpec().GetBootDiskType() == "pd-ssd"},
 		{"labels", planned.GetCustomJob().GetLabels()["team"] == "vision" && planned.GetCustomJob().GetLabels()[keyLabel] == hashKey("plan-1")},
 		{"output dir", planned.GetCustomJob().GetJobSpec().GetBaseOutputDirectory().GetOutputUriPrefix() == "gs://"+testBucket+"/runs/neural/jobs/"+hashKey("plan-1")+"/"},
-		{"instance type", plan.InstanceType == "n1-standard-8"},
-		{"price of two replicas", plan.HourlyPrice.Known && math.Abs(plan.HourlyPrice.USDPerHour-2*(0.4370+0.4025)) < 1e-9 &&
+		{"instance type", plan.InstanceType == "n1-standard-4"},
+		{"price of two replicas", plan.HourlyPrice.Known && math.Abs(plan.HourlyPrice.USDPerHour-2*(0.2185+0.4025)) < 1e-9 &&
 			plan.HourlyPrice.AsOf != "" && strings.Contains(plan.HourlyPrice.Source, "NVIDIA_TESLA_T4")},
 	}
 	for _, c := range checks {
@@ -122,9 +122,11 @@ func TestPlanPrices(t *testing.T) {
 		usd   float64
 		warn  string
 	}{
-		{"default cpu", sdk.Resources{}, true, 0.2185, ""},
-		{"cpus pick a bigger machine", sdk.Resources{CPUs: 6}, true, 0.4370, ""},
-		{"a100 fixed machine", sdk.Resources{GPUType: "A100", GPUs: 1}, true, 0.8506 + 3.3741, ""},
+		{"default cpu", sdk.Resources{}, true, 0.1541, ""},
+		{"cpus pick a bigger machine", sdk.Resources{CPUs: 6}, true, 0.3082, ""},
+		{"a100 fixed machine", sdk.Resources{GPUType: "A100", GPUs: 1}, true, 4.2247, ""},
+		{"t4 attaches to n1, not e2", sdk.Resources{GPUType: "T4", GPUs: 1}, true, 0.2185 + 0.4025, ""},
+		{"explicit machine with a gpu", sdk.Resources{InstanceType: "n1-standard-8", GPUType: "T4", GPUs: 1}, true, 0.4370 + 0.4025, ""},
 		{"spot is unknown", sdk.Resources{Spot: true}, false, 0, "spot"},
 		{"unpriced machine", sdk.Resources{InstanceType: "c2-standard-60"}, false, 0, "c2-standard-60"},
 		{"unpriced gpu", sdk.Resources{GPUType: "H100", GPUs: 8}, false, 0, "a3-highgpu-8g"},
@@ -207,6 +209,25 @@ func TestBadInputSendsNothing(t *testing.T) {
 	}
 }
 
+// TestResolveMachineOutsideCatalog: where the catalog has no price, the
+// smallest machine that fits is chosen.
+func TestResolveMachineOutsideCatalog(t *testing.T) {
+	tests := []struct {
+		res     sdk.Resources
+		machine string
+	}{
+		{sdk.Resources{}, "n1-standard-4"},
+		{sdk.Resources{GPUType: "t4", GPUs: 2}, "n1-standard-16"},
+		{sdk.Resources{GPUType: "A100", GPUs: 1}, "a2-highgpu-1g"},
+	}
+	for _, tt := range tests {
+		m, err := resolveMachine("asia-east1", tt.res)
+		if err != nil || m.machineType != tt.machine {
+			t.Errorf("resolveMachine(asia-east1, %+v) = %s, %v; want %s", tt.res, m.machineType, err, tt.machine)
+		}
+	}
+}
+
 func TestResolveMachine(t *testing.T) {
 	tests := []struct {
 		res     sdk.Resources
@@ -214,9 +235,11 @@ func TestResolveMachine(t *testing.T) {
 		accel   aiplatformpb.AcceleratorType
 		count   int32
 	}{
-		{sdk.Resources{}, "n1-standard-4", 0, 0},
+		// The cheapest catalog offer in us-central1.
+		{sdk.Resources{}, "e2-standard-4", 0, 0},
 		{sdk.Resources{CPUs: 8, MemoryGB: 40}, "n1-highmem-8", 0, 0},
-		{sdk.Resources{GPUType: "t4", GPUs: 2}, "n1-standard-16", aiplatformpb.AcceleratorType_NVIDIA_TESLA_T4, 2},
+		{sdk.Resources{GPUType: "t4", GPUs: 2}, "n1-standard-4", aiplatformpb.AcceleratorType_NVIDIA_TESLA_T4, 2},
+		{sdk.Resources{GPUType: "t4", GPUs: 1, Spot: true}, "n1-standard-4", aiplatformpb.AcceleratorType_NVIDIA_TESLA_T4, 1},
 		{sdk.Resources{GPUType: "NVIDIA_TESLA_V100", GPUs: 1, CPUs: 16}, "n1-standard-16", aiplatformpb.AcceleratorType_NVIDIA_TESLA_V100, 1},
 		{sdk.Resources{GPUType: "nvidia-l4", GPUs: 1}, "g2-standard-8", aiplatformpb.AcceleratorType_NVIDIA_L4, 1},
 		{sdk.Resources{GPUType: "A100", GPUs: 8}, "a2-highgpu-8g", aiplatformpb.AcceleratorType_NVIDIA_TESLA_A100, 8},
@@ -230,7 +253,7 @@ func TestResolveMachine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.machine+"/"+tt.res.GPUType, func(t *testing.T) {
-			m, err := resolveMachine(tt.res)
+			m, err := resolveMachine("us-central1", tt.res)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,9 +11,13 @@ import (
 )
 
 // pricesCSV holds list prices for Vertex AI custom training, in US dollars
-// per hour. Google bills a GPU apart from the machine it is attached to,
-// so machine rows exclude GPUs (gpus 0) and accelerator rows (no
-// instance_type) price one GPU. An empty spot_usd is an unknown price.
+// per hour. Google bills a GPU apart from the machine it is attached to.
+// GPUs that attach to a machine family (T4, P4, P100 and V100 on N1) have
+// accelerator rows pricing one GPU, whose instance_type is the pattern of
+// the machines that take them. Machine types that come with their GPUs
+// (g2, a2) have one row each with the GPUs' price included, so that no
+// GPU is ever priced on a machine that cannot carry it. An empty spot_usd
+// is an unknown price.
 //
 //go:embed prices.csv
 var pricesCSV string
@@ -34,13 +38,27 @@ func parseCatalog(text string) ([]sdk.PriceRow, error) {
 		return nil, fmt.Errorf("vertex: prices.csv: %w", err)
 	}
 	for i, row := range rows {
-		// Google bills a GPU apart from its machine, and a missing price is
-		// no row at all: every row here prices one or the other.
-		if row.OnDemandUSD <= 0 || row.Region == "" || (row.InstanceType == "") == (row.GPUType == "") || (row.InstanceType != "" && row.GPUs > 0) {
-			return nil, fmt.Errorf("vertex: prices.csv row %d: a row prices either a machine without GPUs or one GPU, with a positive price and a region", i+1)
+		if row.OnDemandUSD <= 0 || row.Region == "" || !catalogShape(row) {
+			return nil, fmt.Errorf("vertex: prices.csv row %d: a row prices a machine without GPUs, a machine type with the GPUs it comes with, or one GPU on the machine types matching its instance_type, with a positive price and a region", i+1)
 		}
 	}
 	return rows, nil
+}
+
+// catalogShape reports whether row is one of the three kinds of rows the
+// catalog holds, with GPUs that Vertex AI offers.
+func catalogShape(row sdk.PriceRow) bool {
+	switch {
+	case prices.IsAccelerator(row):
+		_, ok := lookupGPU(row.GPUType)
+		return row.InstanceType != "" && row.GPUs == 1 && ok
+	case row.GPUType == "":
+		_, _, fixed := fixedGPU(row.InstanceType)
+		return row.GPUs == 0 && !fixed
+	default:
+		g, n, fixed := fixedGPU(row.InstanceType)
+		return fixed && n == row.GPUs && g.accel.String() == row.GPUType
+	}
 }
 
 func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow, error) {
@@ -58,38 +76,44 @@ func (p *Platform) Prices(_ context.Context, f sdk.PriceFilter) ([]sdk.PriceRow,
 	return out, nil
 }
 
-// price is the hourly list price of replicas machines m in region; it is
-// unknown when any part of it is missing from the catalog.
-func price(region string, m machine, replicas int, spot bool) (sdk.Price, string) {
-	if spot {
-		return sdk.Price{}, "the catalog has no spot prices, so the price is unknown; spot capacity costs less than the on-demand list price"
-	}
-	find := func(instance, gpu string) (sdk.PriceRow, bool) {
-		for _, r := range catalog {
-			if r.Region == region && r.InstanceType == instance && r.GPUType == gpu {
-				return r, true
-			}
-		}
-		return sdk.PriceRow{}, false
-	}
-	mr, ok := find(m.machineType, "")
-	if !ok {
-		return sdk.Price{}, fmt.Sprintf("no price for %s in %s in the plugin's catalog", m.machineType, region)
-	}
-	total, asOf := mr.OnDemandUSD, mr.AsOf
-	source := fmt.Sprintf("Vertex AI list price: %s $%.4f", m.machineType, mr.OnDemandUSD)
+// need is what machine m asks of the catalog in region.
+func need(region string, m machine, spot bool) prices.Need {
+	n := prices.Need{GPUs: int(m.count), Region: region, Spot: spot}
 	if m.count > 0 {
-		gr, ok := find("", m.accel.String())
-		if !ok {
-			return sdk.Price{}, fmt.Sprintf("no price for %s in %s in the plugin's catalog", m.accel, region)
-		}
-		total += float64(m.count) * gr.OnDemandUSD
-		source += fmt.Sprintf(" + %d x %s $%.4f", m.count, m.accel, gr.OnDemandUSD)
-		asOf = min(asOf, gr.AsOf)
+		n.GPUType = m.accel.String()
 	}
+	return n
+}
+
+// price is the hourly list price of replicas machines m in region, found
+// by the same prices.Cheapest the host's cost compare runs on Prices, over
+// the catalog narrowed to m's machine type. It is unknown when any part of
+// it is missing from the catalog.
+func price(region string, m machine, replicas int, spot bool) (sdk.Price, string) {
+	var rows []sdk.PriceRow
+	for _, r := range catalog {
+		if prices.IsAccelerator(r) || r.InstanceType == m.machineType {
+			rows = append(rows, r)
+		}
+	}
+	o, ok := prices.Cheapest(rows, need(region, m, spot))
+	switch {
+	case !ok && spot:
+		return sdk.Price{}, fmt.Sprintf("the catalog has no spot price for %s in %s, so the price is unknown; spot capacity costs less than the on-demand list price", m.machineType, region)
+	case !ok:
+		return sdk.Price{}, fmt.Sprintf("no price for %s in %s in the plugin's catalog", describe(m), region)
+	}
+	total, source := o.USDPerHour, "Vertex AI list price: "+o.Detail
 	if replicas > 1 {
 		total *= float64(replicas)
 		source += fmt.Sprintf(", x %d replicas", replicas)
 	}
-	return sdk.Price{Known: true, USDPerHour: total, Source: source + " (" + mr.Source + ")", AsOf: asOf}, ""
+	return sdk.Price{Known: true, USDPerHour: total, Source: source + " (" + o.Source + ")", AsOf: o.AsOf}, ""
+}
+
+func describe(m machine) string {
+	if m.count == 0 {
+		return m.machineType
+	}
+	return fmt.Sprintf("%s with %d %s", m.machineType, m.count, m.accel)
 }

@@ -147,7 +147,7 @@ func check(s settings, spec sdk.JobSpec) error {
 	if s.serviceAccount != "" && !serviceAcctRe.MatchString(s.serviceAccount) {
 		return sdk.FieldError(keyServiceAccount, fmt.Sprintf("%q is not a service account email", s.serviceAccount), "write NAME@PROJECT.iam.gserviceaccount.com")
 	}
-	_, err := resolveMachine(spec.Resources)
+	_, err := resolveMachine(s.location, spec.Resources)
 	return err
 }
 
@@ -180,7 +180,7 @@ func layout(s settings, keyHash, bundleSHA string) jobLayout {
 // key label. It is a pure function of its inputs, so Plan shows exactly
 // what Submit sends.
 func buildJob(s settings, spec sdk.JobSpec, h, bundleSHA string) (*aiplatformpb.CreateCustomJobRequest, machine, error) {
-	m, err := resolveMachine(spec.Resources)
+	m, err := resolveMachine(s.location, spec.Resources)
 	if err != nil {
 		return nil, m, err
 	}

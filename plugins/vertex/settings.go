@@ -158,12 +158,8 @@ func resolveSettings(cfg sdk.Config, getenv func(string) string) (settings, erro
 	if s.storageEndpoint, err = storageEndpoint(pick(keyStorageEndpoint, "api_endpoint_overrides/storage")); err != nil {
 		return s, err
 	}
-	if v := cfg[keyPollInterval]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return s, sdk.FieldError(keyPollInterval, fmt.Sprintf("%q is not a positive duration", v), "use a duration such as 5s")
-		}
-		s.pollInterval = d
+	if err := cfg.Duration(keyPollInterval, time.Nanosecond, &s.pollInterval); err != nil {
+		return s, err
 	}
 	return s, nil
 }

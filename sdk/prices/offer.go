@@ -2,7 +2,9 @@ package prices
 
 import (
 	"fmt"
+	"path"
 	"sort"
+	"strings"
 
 	"github.com/neural-dsl/neural-host/sdk"
 )
@@ -38,22 +40,48 @@ type Offer struct {
 	AsOf   string
 }
 
+// IsAccelerator reports whether r prices a GPU billed apart from its
+// machine rather than a machine.
+func IsAccelerator(r sdk.PriceRow) bool {
+	return r.InstanceType == "" || strings.ContainsAny(r.InstanceType, "*?[")
+}
+
+// AttachesTo reports whether accelerator row a can be added to machine:
+// a's instance_type is a path.Match pattern of the machine types that take
+// it, such as "n1-*"; an empty one takes any machine without GPUs.
+func AttachesTo(a sdk.PriceRow, machine string) bool {
+	if a.InstanceType == "" {
+		return true
+	}
+	ok, err := path.Match(a.InstanceType, machine)
+	return ok && err == nil
+}
+
 // Cheapest returns the cheapest offer in rows that meets n, and false when
-// none does: an unknown price is never a zero one.
+// none does: an unknown price is never a zero one. A spot need is priced
+// by spot prices only, because an on-demand price is not what a spot job
+// costs; a machine that is free is free on spot too. Plugins choose their
+// default machine with it, so that a plan and the host's cost compare
+// pick the same offer.
 func Cheapest(rows []sdk.PriceRow, n Need) (Offer, bool) {
 	var offers []Offer
-	price := func(r sdk.PriceRow) (float64, bool) {
-		if n.Spot && r.SpotUSD > 0 {
-			return r.SpotUSD, true
+	price := func(r sdk.PriceRow) (float64, bool, bool) {
+		switch {
+		case !n.Spot:
+			return r.OnDemandUSD, false, true
+		case r.SpotUSD > 0:
+			return r.SpotUSD, true, true
+		case r.OnDemandUSD == 0:
+			return 0, true, true
 		}
-		return r.OnDemandUSD, false
+		return 0, false, false
 	}
 	fits := func(r sdk.PriceRow) bool {
 		return (n.Region == "" || r.Region == n.Region) && r.VCPUs >= n.CPUs && r.MemoryGB >= n.MemoryGB
 	}
 	wantGPU := NormalizeGPU(n.GPUType)
 	for _, r := range rows {
-		if r.InstanceType == "" || !fits(r) {
+		if IsAccelerator(r) || !fits(r) {
 			continue
 		}
 		switch {
@@ -62,7 +90,10 @@ func Cheapest(rows []sdk.PriceRow, n Need) (Offer, bool) {
 		default:
 			continue
 		}
-		p, spot := price(r)
+		p, spot, known := price(r)
+		if !known {
+			continue
+		}
 		detail := r.InstanceType
 		if r.GPUs > 0 {
 			detail = fmt.Sprintf("%s (%d × %s included)", r.InstanceType, r.GPUs, r.GPUType)
@@ -74,15 +105,18 @@ func Cheapest(rows []sdk.PriceRow, n Need) (Offer, bool) {
 	// region plus the GPUs.
 	if n.GPUs > 0 {
 		for _, a := range rows {
-			if a.InstanceType != "" || (wantGPU != "" && NormalizeGPU(a.GPUType) != wantGPU) || (n.Region != "" && a.Region != n.Region) {
+			if !IsAccelerator(a) || (wantGPU != "" && NormalizeGPU(a.GPUType) != wantGPU) || (n.Region != "" && a.Region != n.Region) {
 				continue
 			}
-			host, ok := cheapestHost(rows, n, a.Region, price)
+			gp, gspot, known := price(a)
+			if !known {
+				continue
+			}
+			host, ok := cheapestHost(rows, n, a, price)
 			if !ok {
 				continue
 			}
-			gp, gspot := price(a)
-			hp, hspot := price(host)
+			hp, hspot, _ := price(host)
 			offers = append(offers, Offer{InstanceType: host.InstanceType, GPUType: a.GPUType, GPUs: n.GPUs, Region: a.Region,
 				USDPerHour: hp + gp*float64(n.GPUs), Spot: gspot && hspot,
 				Detail: fmt.Sprintf("%s $%.4f + %d × %s $%.4f", host.InstanceType, hp, n.GPUs, a.GPUType, gp),
@@ -96,14 +130,20 @@ func Cheapest(rows []sdk.PriceRow, n Need) (Offer, bool) {
 	return offers[0], true
 }
 
-func cheapestHost(rows []sdk.PriceRow, n Need, region string, price func(sdk.PriceRow) (float64, bool)) (sdk.PriceRow, bool) {
+// cheapestHost is the cheapest priced machine without GPUs in a's region
+// that a attaches to and that meets n.
+func cheapestHost(rows []sdk.PriceRow, n Need, a sdk.PriceRow, price func(sdk.PriceRow) (float64, bool, bool)) (sdk.PriceRow, bool) {
 	var best sdk.PriceRow
 	bestPrice, found := 0.0, false
 	for _, r := range rows {
-		if r.InstanceType == "" || r.GPUs > 0 || r.Region != region || r.VCPUs < n.CPUs || r.MemoryGB < n.MemoryGB {
+		if IsAccelerator(r) || r.GPUs > 0 || r.Region != a.Region || r.VCPUs < n.CPUs || r.MemoryGB < n.MemoryGB || !AttachesTo(a, r.InstanceType) {
 			continue
 		}
-		if p, _ := price(r); !found || p < bestPrice {
+		p, _, known := price(r)
+		if !known {
+			continue
+		}
+		if !found || p < bestPrice {
 			best, bestPrice, found = r, p, true
 		}
 	}

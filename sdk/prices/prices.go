@@ -6,7 +6,10 @@
 //
 // One row is a machine (instance_type set; gpu_type and gpus say what GPUs
 // it includes) or an accelerator billed apart from the machine it is
-// attached to (instance_type empty; the price is per GPU per hour). A price
+// attached to (the price is per GPU per hour). An accelerator row's
+// instance_type is a path.Match pattern of the machine types that take
+// it, such as "n1-*", or empty for any machine without GPUs: which
+// machines take which GPUs is data, like the prices. A price
 // of zero is a real zero (a machine that costs nothing); a price nobody
 // knows has no row. spot_usd is zero when the spot price is unknown.
 // Every price is an estimate, as of its row's date.
@@ -17,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 
@@ -68,6 +72,12 @@ func Parse(r io.Reader) ([]sdk.PriceRow, error) {
 			Region: rec[5], OnDemandUSD: vals[3], SpotUSD: vals[4], Source: rec[8], AsOf: rec[9]}
 		if row.InstanceType == "" && row.GPUType == "" {
 			return nil, fmt.Errorf("prices: line %d: a row needs an instance_type or a gpu_type", line)
+		}
+		if _, err := path.Match(row.InstanceType, ""); err != nil {
+			return nil, fmt.Errorf("prices: line %d: instance_type %q is not a valid pattern", line, row.InstanceType)
+		}
+		if IsAccelerator(row) && row.GPUType == "" {
+			return nil, fmt.Errorf("prices: line %d: instance_type %q is a pattern, so the row prices a GPU and needs a gpu_type", line, row.InstanceType)
 		}
 		if row.Source == "" || row.AsOf == "" {
 			return nil, fmt.Errorf("prices: line %d: every price needs its source and as_of date", line)

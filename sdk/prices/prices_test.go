@@ -9,13 +9,17 @@ import (
 
 const catalog = `instance_type,gpu_type,gpus,vcpus,memory_gb,region,on_demand_usd,spot_usd,source,as_of
 # machines
+e2-standard-4,,0,4,16,us-central1,0.15,0.03,fixture,2026-10-01
 n1-standard-4,,0,4,15,us-central1,0.19,0.04,fixture,2026-10-01
 n1-standard-8,,0,8,30,us-central1,0.38,0.08,fixture,2026-10-01
 g2-standard-8,L4,1,8,32,us-central1,0.85,,fixture,2026-09-01
 a2-highgpu-1g,A100,1,12,85,us-central1,3.67,1.10,fixture,2026-10-01
 # accelerators billed per GPU
-,NVIDIA_TESLA_T4,1,,,us-central1,0.35,0.07,fixture,2026-08-01
-,NVIDIA_TESLA_A100,1,,,us-central1,2.93,,fixture,2026-10-01
+n1-*,NVIDIA_TESLA_T4,1,,,us-central1,0.35,0.07,fixture,2026-08-01
+n1-*,NVIDIA_TESLA_V100,1,,,us-central1,2.48,,fixture,2026-08-01
+a2-*,NVIDIA_TESLA_A100,1,,,us-central1,2.93,,fixture,2026-10-01
+,NVIDIA_TESLA_P4,1,,,us-central1,0.60,,fixture,2026-08-01
+local,,0,8,32,local,0,,this machine,2026-10-01
 `
 
 func rows(t *testing.T) []sdk.PriceRow {
@@ -35,11 +39,18 @@ func TestCheapest(t *testing.T) {
 		price  float64
 		detail string
 	}{
-		{"cpu only", Need{CPUs: 6}, true, 0.38, "n1-standard-8"},
-		{"cpu spot", Need{CPUs: 2, Spot: true}, true, 0.04, "n1-standard-4"},
-		{"gpu plus host summed", Need{GPUType: "T4", GPUs: 2}, true, 0.19 + 2*0.35, "n1-standard-4 $0.1900 + 2 × NVIDIA_TESLA_T4 $0.3500"},
-		{"included gpu cheaper than host plus gpu", Need{GPUType: "a100", GPUs: 1, CPUs: 4}, true, 0.19 + 2.93, "n1-standard-4"},
+		{"cpu only", Need{CPUs: 6, Region: "us-central1"}, true, 0.38, "n1-standard-8"},
+		{"cheapest machine of any family", Need{CPUs: 2, Region: "us-central1"}, true, 0.15, "e2-standard-4"},
+		{"free machine", Need{CPUs: 2}, true, 0, "local"},
+		{"cpu spot", Need{CPUs: 2, Spot: true, Region: "us-central1"}, true, 0.03, "e2-standard-4"},
+		{"free machine on spot", Need{CPUs: 2, Spot: true}, true, 0, "local"},
+		{"gpu attaches only to its family", Need{GPUType: "T4", GPUs: 2}, true, 0.19 + 2*0.35, "n1-standard-4 $0.1900 + 2 × NVIDIA_TESLA_T4 $0.3500"},
+		{"gpu spot on a spot host", Need{GPUType: "T4", GPUs: 1, Spot: true}, true, 0.04 + 0.07, "n1-standard-4 $0.0400 + 1 × NVIDIA_TESLA_T4 $0.0700"},
+		{"gpu without a spot price", Need{GPUType: "V100", GPUs: 1, Spot: true}, false, 0, ""},
+		{"gpu with no compatible host", Need{GPUType: "a100", GPUs: 1, CPUs: 4}, true, 3.67, "a2-highgpu-1g"},
+		{"legacy accelerator row takes any host", Need{GPUType: "P4", GPUs: 1}, true, 0.15 + 0.60, "e2-standard-4 $0.1500 + 1 × NVIDIA_TESLA_P4"},
 		{"included gpu when it is cheaper", Need{GPUType: "L4", GPUs: 1}, true, 0.85, "g2-standard-8"},
+		{"included gpu has no spot price", Need{GPUType: "L4", GPUs: 1, Spot: true}, false, 0, ""},
 		{"unknown gpu has no offer", Need{GPUType: "H100", GPUs: 1}, false, 0, ""},
 		{"too much memory", Need{MemoryGB: 512}, false, 0, ""},
 	}
@@ -66,6 +77,8 @@ func TestParseErrors(t *testing.T) {
 		head + "m,,0,1,1,r,-1,,s,2026-01-01\n",
 		head + ",,0,1,1,r,1,,s,2026-01-01\n",
 		head + "m,,0,1,1,r,1,,,2026-01-01\n",
+		head + "n1-*,,0,0,0,r,1,,s,2026-01-01\n",
+		head + "n1-[,T4,1,0,0,r,1,,s,2026-01-01\n",
 	} {
 		if _, err := Parse(strings.NewReader(bad)); err == nil {
 			t.Errorf("Parse accepted %q", bad)

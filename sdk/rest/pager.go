@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strconv"
-
-	"github.com/neural-dsl/neural-host/sdk"
 )
 
 // MaxPages bounds a walk, so that a platform whose cursors never end
@@ -78,21 +75,4 @@ func Offset[T any](ctx context.Context, offset, limit int, fetch func(ctx contex
 		}
 		yield(zero, fmt.Errorf("rest: the listing went on past %d pages", MaxPages))
 	}
-}
-
-// OffsetToken is the sdk.ListResponse.NextPageToken for a listing that
-// goes on at offset, for a plugin whose platform pages by offset.
-func OffsetToken(offset int) string { return strconv.Itoa(offset) }
-
-// ParseOffsetToken reads a page token made by OffsetToken; "" is offset 0.
-// Anything else is an invalid-argument error naming page_token.
-func ParseOffsetToken(token string) (int, error) {
-	if token == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(token)
-	if err != nil || n < 0 {
-		return 0, sdk.FieldError("page_token", fmt.Sprintf("%q is not a page token this plugin issued", token), "list again from the first page, without a page token")
-	}
-	return n, nil
 }
