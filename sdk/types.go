@@ -397,9 +397,18 @@ type Price struct {
 	AsOf       string
 }
 
+// DefaultNamespace is the namespace of plugins that declare none: the
+// plugins neural-host ships.
+const DefaultNamespace = "official"
+
 // Metadata describes a plugin.
 type Metadata struct {
-	Name        string
+	Name string
+	// Namespace is who publishes the plugin, following the platform name
+	// rule; neural-host installs it as NAMESPACE/NAME, as Terraform does
+	// provider addresses, so that two publishers' plugins of one name can
+	// both be installed. Empty means DefaultNamespace.
+	Namespace   string
 	Version     string
 	Description string
 	// ProtocolVersion and SDKVersion are filled in by the SDK.

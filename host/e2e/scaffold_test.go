@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 			t.Fatalf("make %s: %v\n%s", target, err, out)
 		}
 	}
-	var list []struct{ Name, Version string }
+	var list []struct{ Name, Version, Path string }
 	e.json(&list, "plugins", "list", "-o", "json")
 	found := false
 	for _, p := range list {
@@ -40,6 +41,17 @@ func TestThirdPartyPlugin(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("make install did not install acme 0.1.0 into the host that wrote it: %+v", list)
+	}
+	// The scaffold declares a namespace of its own, so the plugin cannot
+	// land among, or shadow, the official ones.
+	want := filepath.Join(e.root, "data", "neural", "plugins", "community", "acme", "0.1.0", runtime.GOOS+"_"+runtime.GOARCH, "neural-plugin-acme")
+	for _, p := range list {
+		if p.Name == "acme" && p.Path != want {
+			t.Errorf("acme is installed at %s, want %s", p.Path, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "data", "neural", "plugins", "official", "acme")); !os.IsNotExist(err) {
+		t.Errorf("acme was installed under official/: %v", err)
 	}
 	spec := e.writeSpec("kind: command\ncommand: [sh, -c, 'echo hello from acme']\n", map[string]string{})
 	var j job

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
+	"github.com/neural-dsl/neural-host/host/internal/discovery"
 	"github.com/neural-dsl/neural-host/host/internal/output"
 	"github.com/neural-dsl/neural-host/host/internal/project"
 	"github.com/neural-dsl/neural-host/host/internal/store"
@@ -50,13 +50,17 @@ func initProject(c *cli.Context) error {
 	view := output.Init{Project: proj.Dir, Lock: filepath.Join(proj.Dir, project.LockFile), Plugins: []output.InitPlugin{}}
 	for _, name := range slices.Sorted(maps.Keys(cfg.RequiredPlugins)) {
 		con := cfg.RequiredPlugins[name]
-		short := name[strings.LastIndex(name, "/")+1:]
+		namespace, short, err := requiredNamespace(lock, st, name)
+		if err != nil {
+			return err
+		}
 		constraints, _ := project.Constraint(con)
 		pinned := ""
-		if lp, ok := lock.Plugins[project.Address(name)]; ok {
-			pinned = lp.Version
+		locked := discovery.LockedEntry(lock, namespace, short)
+		if locked != nil {
+			pinned = locked.Version
 		}
-		inst, found := st.Find(short, constraints, pinned)
+		inst, found := st.Find(namespace, short, constraints, pinned)
 		hashes := map[string]string{}
 		switch {
 		case found && pinned != "":
@@ -68,8 +72,12 @@ func initProject(c *cli.Context) error {
 			if err != nil {
 				return installErr(err)
 			}
-			if lp, ok := lock.Plugins[project.Address(name)]; ok && lp.Hashes[inst.Platform] != "" && lp.Hashes[inst.Platform] != project.Hash(inst.SHA256) {
-				return &mirrorChecksumError{name: short, want: lp.Hashes[inst.Platform], got: project.Hash(inst.SHA256)}
+			if namespace != "" && inst.Namespace != namespace {
+				return &sdk.Error{Kind: sdk.ErrNotFound, Message: fmt.Sprintf("%s requires %s/%s but the mirror's %s is %s", project.ConfigFile, namespace, short, short, inst.Address()),
+					Hint: "use a mirror holding " + namespace + "/" + short + ", or require " + inst.Address() + " in " + project.ConfigFile}
+			}
+			if locked != nil && locked.Hashes[inst.Platform] != "" && locked.Hashes[inst.Platform] != project.Hash(inst.SHA256) {
+				return &mirrorChecksumError{name: short, want: locked.Hashes[inst.Platform], got: project.Hash(inst.SHA256)}
 			}
 			view.Plugins = append(view.Plugins, output.InitPlugin{Plugin: short, Version: inst.Version, Action: "installed from " + mirror})
 		case found:
@@ -84,4 +92,20 @@ func initProject(c *cli.Context) error {
 		}
 	}
 	return s.out.Show(view)
+}
+
+// requiredNamespace splits a required_plugins key: NAMESPACE/NAME names
+// its namespace; a plain NAME takes the namespace the lock pins it under,
+// else the one installed, by discovery's rule. "" means neither knows,
+// and the plugin installed from a mirror then brings its own.
+func requiredNamespace(lock project.Lock, st *store.Store, address string) (namespace, name string, err error) {
+	namespace, name, err = store.SplitAddress("required_plugins", address)
+	if err != nil || namespace != "" {
+		return namespace, name, err
+	}
+	if namespace, err = discovery.Choose(name, discovery.LockedNamespaces(lock, name)); err != nil || namespace != "" {
+		return namespace, name, err
+	}
+	namespace, err = discovery.Choose(name, st.Namespaces(name))
+	return namespace, name, err
 }

@@ -34,7 +34,7 @@ func pluginsCommand() *cli.Command {
 				}, Action: pluginsInstall},
 			{Name: "list", Usage: "list installed plugins (starts none of them)", Action: pluginsList},
 			{Name: "info", Usage: "show an installed plugin's version, checksum, capabilities and settings", ArgsUsage: "NAME", Action: pluginsInfo},
-			{Name: "remove", Usage: "remove a plugin, or one version of it", ArgsUsage: "NAME[@VERSION]", Action: pluginsRemove},
+			{Name: "remove", Usage: "remove a plugin, or one version of it", ArgsUsage: "[NAMESPACE/]NAME[@VERSION]", Action: pluginsRemove},
 			{Name: "prune", Usage: "remove versions that are neither the newest nor pinned by a lock file", Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "lock", Usage: "also keep what `FILE` pins (repeatable; the current project's neural.lock is always read)"},
 			}, Action: pluginsPrune},
@@ -48,6 +48,7 @@ func pluginsCommand() *cli.Command {
 			{Name: "new", Usage: "write a buildable plugin skeleton with a conformance test", ArgsUsage: "NAME", Flags: []cli.Flag{
 				&cli.StringFlag{Name: "dir", Usage: "write into `DIR` (default: ./neural-plugin-NAME)"},
 				&cli.StringFlag{Name: "module", Usage: "Go module path (default: example.com/neural-plugin-NAME)"},
+				&cli.StringFlag{Name: "namespace", Usage: "the publisher `NAMESPACE` the plugin installs under, such as your organisation's name (default: " + scaffold.DefaultNamespace + ")"},
 				&cli.StringFlag{Name: "sdk-path", Usage: "use the neural-host SDK checked out at `DIR` (a replace directive)"},
 			}, Action: pluginsNew},
 		},
@@ -265,10 +266,10 @@ func pluginsInfo(c *cli.Context) error {
 func pluginsRemove(c *cli.Context) error {
 	s := sess(c)
 	if c.NArg() != 1 {
-		return usageError("give NAME or NAME@VERSION")
+		return usageError("give NAME, NAMESPACE/NAME, or either @VERSION")
 	}
-	name, ver, _ := strings.Cut(c.Args().First(), "@")
-	removed, err := (&store.Store{Dir: installDir(c)}).Remove(name, ver)
+	address, ver, _ := strings.Cut(c.Args().First(), "@")
+	removed, err := (&store.Store{Dir: installDir(c)}).Remove(address, ver)
 	if err != nil {
 		return err
 	}
@@ -276,8 +277,12 @@ func pluginsRemove(c *cli.Context) error {
 		return &sdk.Error{Kind: sdk.ErrNotFound, Message: fmt.Sprintf("%s is not installed in %s", c.Args().First(), installDir(c)), Hint: "see 'neural-host plugins list'"}
 	}
 	if r := s.mgr.Resolver; r.Lock != nil {
-		if lp, ok := r.Lock.Plugins[project.Address(name)]; ok && (ver == "" || lp.Version == ver) {
-			s.log.Warn("the project's lock file still pins this plugin; 'neural-host init' reinstalls it", "lock", r.LockPath)
+		for _, rel := range removed {
+			// rel is NAMESPACE/NAME/VERSION, as the store listed it.
+			parts := strings.Split(filepath.ToSlash(rel), "/")
+			if lp := discovery.LockedEntry(*r.Lock, parts[0], parts[1]); lp != nil && lp.Version == parts[2] {
+				s.log.Warn("the project's lock file still pins this plugin; 'neural-host init' reinstalls it", "plugin", parts[0]+"/"+parts[1], "lock", r.LockPath)
+			}
 		}
 	}
 	return printRemoved(s, removed)
@@ -354,6 +359,12 @@ func pluginsMirror(c *cli.Context) error {
 	} else {
 		for _, name := range s.mgr.Resolver.Names() {
 			p, err := s.mgr.Resolver.Resolve(name)
+			// Archive names carry no namespace, so one mirror holds one
+			// namespace's plugin of a name; guessing would ship the wrong one.
+			var amb *store.AmbiguousError
+			if errors.As(err, &amb) {
+				return err
+			}
 			if err == nil && p.Installed != nil {
 				entries = append(entries, entry{p.Path, p.Installed.Name, p.Installed.Version})
 			}
@@ -469,7 +480,7 @@ func pluginsNew(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	written, err := scaffold.Write(scaffold.Options{Name: name, Dir: dir, Module: module, SDKPath: c.String("sdk-path"), Host: host})
+	written, err := scaffold.Write(scaffold.Options{Name: name, Namespace: c.String("namespace"), Dir: dir, Module: module, SDKPath: c.String("sdk-path"), Host: host})
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,12 @@
 // warning); the version a project's neural.lock pins, checked against the
 // lock's hash; the newest installed version, checked against the hash
 // recorded at install; a bare neural-plugin-NAME file in a search directory
-// (unchecked, with a warning). Discovery only looks: it neither starts nor
-// installs plugins.
+// (unchecked, with a warning). A name installed in several namespaces
+// resolves to the namespace the lock's address names; otherwise to
+// sdk.DefaultNamespace if it is one of them; otherwise, between two
+// third-party namespaces, to an error naming both, as a shadowed plugin
+// would run someone else's code. Discovery only looks: it neither starts
+// nor installs plugins.
 package discovery
 
 import (
@@ -110,12 +114,20 @@ func (r *Resolver) Resolve(name string) (Plugin, error) {
 			Warning: fmt.Sprintf("DEV OVERRIDE: platform %s runs %s, skipping version and checksum checks and the lock file", name, path)}, nil
 	}
 	if r.Lock != nil {
-		if locked, ok := r.Lock.Plugins[project.Address(name)]; ok {
-			return r.resolveLocked(name, locked)
+		namespace, err := Choose(name, LockedNamespaces(*r.Lock, name))
+		if err != nil {
+			return Plugin{}, err
+		}
+		if namespace != "" {
+			return r.resolveLocked(namespace, name, LockedEntry(*r.Lock, namespace, name))
 		}
 	}
+	namespace, err := Choose(name, r.namespaces(name))
+	if err != nil {
+		return Plugin{}, err
+	}
 	for _, s := range r.Stores {
-		if inst, ok := s.Find(name, nil, ""); ok {
+		if inst, ok := s.Find(namespace, name, nil, ""); ok {
 			return Plugin{Name: name, Path: inst.Path, SHA256: inst.SHA256, Source: FromStore, Installed: &inst}, nil
 		}
 	}
@@ -129,19 +141,76 @@ func (r *Resolver) Resolve(name string) (Plugin, error) {
 	return Plugin{}, &NotInstalledError{Name: name, Dirs: r.SearchDirs}
 }
 
-func (r *Resolver) resolveLocked(name string, locked *project.Locked) (Plugin, error) {
+// Choose picks the namespace a plain name resolves to among those that
+// have it, ordered as store.SortNamespaces orders them: the only one,
+// else sdk.DefaultNamespace, else none, with an *store.AmbiguousError.
+// No namespace at all is "" and no error.
+func Choose(name string, namespaces []string) (string, error) {
+	switch {
+	case len(namespaces) == 0:
+		return "", nil
+	case len(namespaces) == 1 || namespaces[0] == sdk.DefaultNamespace:
+		return namespaces[0], nil
+	}
+	return "", &store.AmbiguousError{Name: name, Namespaces: namespaces,
+		Fix: fmt.Sprintf("pin one in %s, such as required_plugins: {%s/%s: \"\"}, then run 'neural-host init'", project.ConfigFile, namespaces[0], name)}
+}
+
+// LockedNamespaces returns the namespaces under which lock pins name,
+// ordered as store.SortNamespaces orders them.
+func LockedNamespaces(lock project.Lock, name string) []string {
+	var out []string
+	for addr := range lock.Plugins {
+		if ns, n, err := store.SplitAddress("plugins", project.Address(addr)); err == nil && n == name {
+			out = append(out, ns)
+		}
+	}
+	store.SortNamespaces(out)
+	return out
+}
+
+// LockedEntry returns lock's entry for namespace/name, which a plain NAME
+// key also is when namespace is sdk.DefaultNamespace; nil if none.
+func LockedEntry(lock project.Lock, namespace, name string) *project.Locked {
+	if lp, ok := lock.Plugins[namespace+"/"+name]; ok {
+		return lp
+	}
+	if namespace == sdk.DefaultNamespace {
+		return lock.Plugins[name]
+	}
+	return nil
+}
+
+// namespaces returns the namespaces that have name installed in any store,
+// ordered as store.SortNamespaces orders them.
+func (r *Resolver) namespaces(name string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range r.Stores {
+		for _, ns := range s.Namespaces(name) {
+			if !seen[ns] {
+				seen[ns] = true
+				out = append(out, ns)
+			}
+		}
+	}
+	store.SortNamespaces(out)
+	return out
+}
+
+func (r *Resolver) resolveLocked(namespace, name string, locked *project.Locked) (Plugin, error) {
 	want, ok := locked.Hashes[store.Platform()]
 	if !ok {
 		return Plugin{}, &NotInstalledError{Name: name, Why: fmt.Sprintf("%s pins version %s but has no checksum for %s; run 'neural-host init --mirror DIR' to add it",
 			r.LockPath, locked.Version, store.Platform())}
 	}
 	for _, s := range r.Stores {
-		if inst, ok := s.Find(name, nil, locked.Version); ok {
+		if inst, ok := s.Find(namespace, name, nil, locked.Version); ok {
 			return Plugin{Name: name, Path: inst.Path, SHA256: strings.TrimPrefix(want, "sha256:"), Source: FromLock, Installed: &inst}, nil
 		}
 	}
-	return Plugin{}, &NotInstalledError{Name: name, Why: fmt.Sprintf("%s pins version %s, which is not installed; run 'neural-host init --mirror DIR' or 'neural-host plugins install'",
-		r.LockPath, locked.Version)}
+	return Plugin{}, &NotInstalledError{Name: name, Why: fmt.Sprintf("%s pins version %s of %s/%s, which is not installed; run 'neural-host init --mirror DIR' or 'neural-host plugins install'",
+		r.LockPath, locked.Version, namespace, name)}
 }
 
 // Names returns every platform name the resolver can find, sorted.

@@ -106,3 +106,66 @@ func TestResolveRefusesMalformedNames(t *testing.T) {
 		t.Errorf("Names = %q, want only the well-formed name", got)
 	}
 }
+
+// installIn puts a fake binary that declares namespace into a store.
+func installIn(t *testing.T, s *store.Store, namespace, name, ver string) store.Installed {
+	t.Helper()
+	probe := func(context.Context, string, string) (sdk.Metadata, error) {
+		return sdk.Metadata{Namespace: namespace, Name: name, Version: ver, ProtocolVersion: sdk.ProtocolVersion}, nil
+	}
+	inst, err := s.Install(context.Background(), strings.NewReader("binary "+namespace+name+ver), "test", store.Expect{Name: name}, probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// TestResolveAcrossNamespaces: a name in two namespaces resolves the same
+// way every time: the lock's address, else official, else an error naming
+// both third-party addresses.
+func TestResolveAcrossNamespaces(t *testing.T) {
+	user, site := &store.Store{Dir: t.TempDir()}, &store.Store{Dir: t.TempDir()}
+	official := installIn(t, site, "", "both", "1.0.0")
+	acmeBoth := installIn(t, user, "acme", "both", "9.0.0")
+	acmeOnly := installIn(t, user, "acme", "solo", "1.0.0")
+	installIn(t, user, "acme", "clash", "1.0.0")
+	zetaClash := installIn(t, site, "zeta", "clash", "2.0.0")
+	lockOf := func(addr string, inst store.Installed) *project.Lock {
+		return &project.Lock{Plugins: map[string]*project.Locked{addr: {Version: inst.Version,
+			Hashes: map[string]string{store.Platform(): project.Hash(inst.SHA256)}}}}
+	}
+	tests := []struct {
+		name      string
+		lock      *project.Lock
+		platform  string
+		want      string // path; empty wants an ambiguity
+		ambiguous string
+	}{
+		{"official wins over a third party", nil, "both", official.Path, ""},
+		{"one third-party namespace", nil, "solo", acmeOnly.Path, ""},
+		{"two third-party namespaces", nil, "clash", "", "acme/clash and zeta/clash"},
+		{"the lock's address wins over official", lockOf("acme/both", acmeBoth), "both", acmeBoth.Path, ""},
+		{"the lock's address settles an ambiguity", lockOf("zeta/clash", zetaClash), "clash", zetaClash.Path, ""},
+		{"a plain lock address is official", lockOf("both", official), "both", official.Path, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Resolver{Stores: []*store.Store{user, site}, Lock: tt.lock}
+			p, err := r.Resolve(tt.platform)
+			if tt.ambiguous == "" {
+				if err != nil || p.Path != tt.want {
+					t.Errorf("Resolve(%s) = %s, %v; want %s", tt.platform, p.Path, err, tt.want)
+				}
+				return
+			}
+			var amb *store.AmbiguousError
+			if !errors.As(err, &amb) || !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.ambiguous) ||
+				!strings.Contains(amb.Hint(), "neural.yaml") || !strings.Contains(amb.Hint(), "acme/"+tt.platform) || p.Path != "" {
+				t.Errorf("Resolve(%s) = %+v, %v; want an ambiguity naming %s with a hint to pin one", tt.platform, p, err, tt.ambiguous)
+			}
+		})
+	}
+	if got := strings.Join((&Resolver{Stores: []*store.Store{user, site}}).Names(), ","); got != "both,clash,solo" {
+		t.Errorf("Names = %s", got)
+	}
+}

@@ -126,12 +126,13 @@ func checkOwner(dir string, getenv func(string) string) error {
 	return &UnsafeError{Dir: dir, Owner: sys.Uid, UID: uid}
 }
 
-// Address turns a plain plugin name into NAMESPACE/NAME.
+// Address turns a plain plugin name into NAMESPACE/NAME: a plain name is
+// sdk.DefaultNamespace's, as a plain Terraform provider name is hashicorp's.
 func Address(name string) string {
 	if strings.Contains(name, "/") {
 		return name
 	}
-	return "official/" + name
+	return sdk.DefaultNamespace + "/" + name
 }
 
 // Config reads neural.yaml; a missing file is an empty config.
@@ -163,7 +164,7 @@ func (p Project) Config() (Config, error) {
 func checkAddress(section, address string) error {
 	ns, name, qualified := strings.Cut(address, "/")
 	if !qualified {
-		ns, name = "official", address
+		ns, name = sdk.DefaultNamespace, address
 	}
 	field := section + "." + address
 	if !sdk.ValidPlatformName(ns) {

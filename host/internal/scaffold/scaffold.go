@@ -30,6 +30,9 @@ var files embed.FS
 type Options struct {
 	// Name is the platform name, as sdk.ValidPlatformName accepts it.
 	Name string
+	// Namespace is the publisher the plugin declares, installed as
+	// NAMESPACE/NAME; empty is DefaultNamespace.
+	Namespace string
 	// Dir is created and must not exist yet, or be empty.
 	Dir string
 	// Module is the Go module path.
@@ -41,6 +44,13 @@ type Options struct {
 	// runs neural-host from PATH.
 	Host string
 }
+
+// DefaultNamespace is the namespace a new plugin declares unless told
+// otherwise: not sdk.DefaultNamespace, which is reserved for the plugins
+// neural-host ships, as Terraform reserves hashicorp/ for its own
+// providers, so that a new plugin never shadows or is shadowed by one of
+// them. Publishers are meant to pass their own with --namespace.
+const DefaultNamespace = "community"
 
 // EnvSDKPath names a neural-host checkout for `plugins new`.
 const EnvSDKPath = "NEURAL_SDK_PATH"
@@ -111,6 +121,16 @@ func Write(o Options) ([]string, error) {
 	if err := sdk.CheckPlatformName("NAME", o.Name); err != nil {
 		return nil, err
 	}
+	namespace := o.Namespace
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if !sdk.ValidPlatformName(namespace) {
+		return nil, sdk.FieldError("namespace", fmt.Sprintf("%q is not a plugin namespace", namespace), "a namespace is "+sdk.PlatformNameRule+", such as your organisation's name")
+	}
+	if namespace == sdk.DefaultNamespace {
+		return nil, sdk.FieldError("namespace", fmt.Sprintf("%q is reserved for the plugins neural-host ships", namespace), "give your organisation's name, such as --namespace acme")
+	}
 	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
 		return nil, sdk.FieldError("dir", o.Dir+" exists and is not empty", "choose a new directory with --dir")
 	}
@@ -131,7 +151,7 @@ func Write(o Options) ([]string, error) {
 		host = "neural-host"
 	}
 	data := map[string]any{
-		"Name": o.Name, "Module": o.Module, "SDKPath": root, "SDKVersion": "v" + sdk.Version, "Host": host,
+		"Name": o.Name, "Namespace": namespace, "Module": o.Module, "SDKPath": root, "SDKVersion": "v" + sdk.Version, "Host": host,
 		"Requires": requirements(gomod), "EnvPrefix": strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_")),
 	}
 	var written []string

@@ -73,6 +73,7 @@ func TestWrite(t *testing.T) {
 		{"Makefile", "\t$(NEURAL_HOST) plugins install ./neural-plugin-acme\n"},
 		{"README.md", "(" + root + "/docs/writing-a-plugin.md)"},
 		{"platform_test.go", "sdktest.Build("},
+		{"platform.go", `Name: "acme", Namespace: "community",`},
 	}
 	for _, tt := range tests {
 		if got := read(tt.file); !strings.Contains(got, tt.want) {
@@ -84,5 +85,39 @@ func TestWrite(t *testing.T) {
 	}
 	if _, err := Write(Options{Name: "acme", Dir: dir, Module: "example.com/acme", SDKPath: root}); err == nil {
 		t.Error("Write into a non-empty directory succeeded")
+	}
+}
+
+func TestWriteNamespace(t *testing.T) {
+	root := checkout(t)
+	tests := []struct {
+		namespace string
+		want      string // in platform.go; empty: an error on the namespace field
+	}{
+		{"", `Namespace: "community"`},
+		{"acme-corp", `Namespace: "acme-corp"`},
+		{"official", ""},
+		{"Acme", ""},
+		{"../x", ""},
+	}
+	for _, tt := range tests {
+		dir := filepath.Join(t.TempDir(), "acme")
+		_, err := Write(Options{Name: "acme", Namespace: tt.namespace, Dir: dir, Module: "example.com/acme", SDKPath: root})
+		if tt.want == "" {
+			var se *sdk.Error
+			if !errors.As(err, &se) || se.Field != "namespace" || !errors.Is(err, sdk.ErrInvalidArgument) {
+				t.Errorf("namespace %q: Write = %v, want an error naming namespace", tt.namespace, err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("namespace %q: %s was written", tt.namespace, dir)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("namespace %q: %v", tt.namespace, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "platform.go")); !strings.Contains(string(b), tt.want) {
+			t.Errorf("namespace %q: platform.go does not hold %s", tt.namespace, tt.want)
+		}
 	}
 }

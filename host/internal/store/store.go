@@ -3,12 +3,15 @@
 //	NAMESPACE/NAME/VERSION/OS_ARCH/neural-plugin-NAME
 //	NAMESPACE/NAME/VERSION/OS_ARCH/manifest.json
 //
-// so that a registry can be added later without moving files. The manifest
+// so that a registry can be added later without moving files. NAMESPACE is
+// the one the plugin declares in its metadata (sdk.DefaultNamespace when it
+// declares none), so that two publishers' plugins of one name can both be
+// installed, as Terraform's provider addresses allow. The manifest
 // records the binary's sha256 and the metadata the plugin reported when it
 // was installed, so listing never starts a plugin. Every change happens
 // under an exclusive lock on the directory and lands by atomic rename, so
 // concurrent neural-host processes never see or leave a half-installed
-// plugin. Names and versions become path components, so both are checked
+// plugin. Namespaces, names and versions become path components, so all are checked
 // against strict rules (sdk.ValidPlatformName, ValidVersion) before a path
 // is built, and removal deletes only directories the store itself lists,
 // never a pattern made from user input. The package does not start
@@ -36,9 +39,6 @@ import (
 	"github.com/neural-dsl/neural-host/host/internal/flock"
 	"github.com/neural-dsl/neural-host/sdk"
 )
-
-// Namespace is where plugins built in this repository are installed.
-const Namespace = "official"
 
 // BinaryPrefix starts every plugin binary's name.
 const BinaryPrefix = "neural-plugin-"
@@ -109,7 +109,8 @@ type Store struct {
 type Probe func(ctx context.Context, path, sha256 string) (sdk.Metadata, error)
 
 // List returns the plugins installed for this machine's platform, sorted by
-// name and then by version, newest first.
+// name, then by namespace (sdk.DefaultNamespace first), then by version,
+// newest first.
 func (s *Store) List() ([]Installed, error) {
 	pattern := filepath.Join(s.Dir, "*", "*", "*", Platform(), manifestFile)
 	paths, err := filepath.Glob(pattern)
@@ -126,7 +127,7 @@ func (s *Store) List() ([]Installed, error) {
 		// The binary's path is built from the manifest: it must agree with
 		// the directory it sits in, or it is a foreign file.
 		rel, _ := filepath.Rel(s.Dir, filepath.Dir(p))
-		if rel != filepath.Join(m.Namespace, m.Name, m.Version, m.Platform) || !sdk.ValidPlatformName(m.Name) || !ValidVersion(m.Version) {
+		if rel != filepath.Join(m.Namespace, m.Name, m.Version, m.Platform) || !sdk.ValidPlatformName(m.Namespace) || !sdk.ValidPlatformName(m.Name) || !ValidVersion(m.Version) {
 			continue
 		}
 		out = append(out, Installed{Manifest: m, Path: filepath.Join(filepath.Dir(p), BinaryPrefix+m.Name)})
@@ -134,6 +135,9 @@ func (s *Store) List() ([]Installed, error) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
+		}
+		if out[i].Namespace != out[j].Namespace {
+			return namespaceBefore(out[i].Namespace, out[j].Namespace)
 		}
 		return newer(out[i].Version, out[j].Version)
 	})
@@ -149,12 +153,41 @@ func newer(a, b string) bool {
 	return va.GreaterThan(vb)
 }
 
-// Find returns the newest installed version of name that meets c (nil
-// accepts any) and, when exact is not empty, equals it.
-func (s *Store) Find(name string, c version.Constraints, exact string) (Installed, bool) {
+// namespaceBefore orders namespaces with sdk.DefaultNamespace first, then
+// alphabetically, so that every listing and every choice between
+// namespaces is the same on every run.
+func namespaceBefore(a, b string) bool {
+	if (a == sdk.DefaultNamespace) != (b == sdk.DefaultNamespace) {
+		return a == sdk.DefaultNamespace
+	}
+	return a < b
+}
+
+// SortNamespaces orders namespaces as List does: sdk.DefaultNamespace
+// first, then alphabetically.
+func SortNamespaces(namespaces []string) {
+	sort.Slice(namespaces, func(i, j int) bool { return namespaceBefore(namespaces[i], namespaces[j]) })
+}
+
+// Namespaces returns the namespaces that have name installed for this
+// machine's platform, sdk.DefaultNamespace first, then alphabetically.
+func (s *Store) Namespaces(name string) []string {
+	all, _ := s.List()
+	var out []string
+	for _, p := range all {
+		if p.Name == name && (len(out) == 0 || out[len(out)-1] != p.Namespace) {
+			out = append(out, p.Namespace) // List sorts by namespace within a name
+		}
+	}
+	return out
+}
+
+// Find returns the newest version of namespace/name installed that meets c
+// (nil accepts any) and, when exact is not empty, equals it.
+func (s *Store) Find(namespace, name string, c version.Constraints, exact string) (Installed, bool) {
 	all, _ := s.List()
 	for _, p := range all {
-		if p.Name != name {
+		if p.Name != name || p.Namespace != namespace {
 			continue
 		}
 		v, err := version.NewVersion(p.Version)
@@ -229,7 +262,7 @@ func (s *Store) Install(ctx context.Context, src io.Reader, source string, want 
 	if err := checkMeta(meta, want, source); err != nil {
 		return Installed{}, err
 	}
-	m := Manifest{Namespace: Namespace, Name: meta.Name, Version: meta.Version, Platform: Platform(), SHA256: sum, Size: size,
+	m := Manifest{Namespace: NamespaceOf(meta), Name: meta.Name, Version: meta.Version, Platform: Platform(), SHA256: sum, Size: size,
 		Source: source, InstalledAt: time.Now().UTC(), Metadata: meta}
 	binName := BinaryPrefix + meta.Name
 	if err := os.Rename(tmpBin, filepath.Join(stage, binName)); err != nil {
@@ -263,7 +296,19 @@ func (s *Store) Install(ctx context.Context, src io.Reader, source string, want 
 	return Installed{Manifest: m, Path: filepath.Join(final, binName)}, nil
 }
 
+// NamespaceOf is the namespace a plugin is installed under: the one it
+// declares, or sdk.DefaultNamespace.
+func NamespaceOf(meta sdk.Metadata) string {
+	if meta.Namespace == "" {
+		return sdk.DefaultNamespace
+	}
+	return meta.Namespace
+}
+
 func checkMeta(meta sdk.Metadata, want Expect, source string) error {
+	if !sdk.ValidPlatformName(NamespaceOf(meta)) {
+		return &InstallError{Msg: fmt.Sprintf("%s reports the invalid namespace %q", source, meta.Namespace), Hint: "the plugin's Metadata.Namespace must be empty or " + sdk.PlatformNameRule}
+	}
 	if !sdk.ValidPlatformName(meta.Name) {
 		return &InstallError{Msg: fmt.Sprintf("%s reports the invalid name %q", source, meta.Name), Hint: "the plugin's Metadata.Name must be " + sdk.PlatformNameRule}
 	}
@@ -355,11 +400,53 @@ func (s *Store) installDirs() ([]installDir, error) {
 	return out, nil
 }
 
-// Remove deletes name's installs, only the given version if not empty, for
-// every platform. It returns what it removed. A malformed name or version
-// is an invalid-argument error: both would otherwise become paths.
-func (s *Store) Remove(name, ver string) ([]string, error) {
-	if err := sdk.CheckPlatformName("NAME", name); err != nil {
+// SplitAddress splits NAMESPACE/NAME, or a plain NAME, whose namespace is
+// then empty. A part that breaks the platform name rule is an
+// invalid-argument error naming field.
+func SplitAddress(field, address string) (namespace, name string, err error) {
+	namespace, name, qualified := strings.Cut(address, "/")
+	if !qualified {
+		namespace, name = "", address
+	} else if !sdk.ValidPlatformName(namespace) {
+		return "", "", sdk.FieldError(field, fmt.Sprintf("%q is not a plugin namespace", namespace), "write NAME or NAMESPACE/NAME, each "+sdk.PlatformNameRule)
+	}
+	if err := sdk.CheckPlatformName(field, name); err != nil {
+		return "", "", err
+	}
+	return namespace, name, nil
+}
+
+// AmbiguousError says a plain plugin name is installed in more than one
+// namespace and no rule picks one, so no choice would be safe.
+type AmbiguousError struct {
+	Name       string
+	Namespaces []string
+	// Fix says how to name one; it becomes the hint.
+	Fix string
+}
+
+func (e *AmbiguousError) Error() string {
+	addrs := make([]string, len(e.Namespaces))
+	for i, ns := range e.Namespaces {
+		addrs[i] = ns + "/" + e.Name
+	}
+	return fmt.Sprintf("store: plugin %q is installed in %d namespaces: %s", e.Name, len(addrs), strings.Join(addrs, " and "))
+}
+
+// Hint says how to choose one.
+func (e *AmbiguousError) Hint() string { return e.Fix }
+
+// Unwrap makes an ambiguous name bad input: nothing is run or removed.
+func (e *AmbiguousError) Unwrap() error { return sdk.ErrInvalidArgument }
+
+// Remove deletes the installs of address (NAMESPACE/NAME, or a NAME
+// installed in one namespace only), only the given version if not empty,
+// for every platform. It returns what it removed. A malformed address or
+// version is an invalid-argument error: both would otherwise become paths;
+// a NAME installed in several namespaces is an *AmbiguousError.
+func (s *Store) Remove(address, ver string) ([]string, error) {
+	namespace, name, err := SplitAddress("NAME", address)
+	if err != nil {
 		return nil, err
 	}
 	if ver != "" {
@@ -376,9 +463,23 @@ func (s *Store) Remove(name, ver string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if namespace == "" {
+		seen := map[string]bool{}
+		var namespaces []string
+		for _, d := range dirs {
+			if d.name == name && !seen[d.namespace] {
+				seen[d.namespace] = true
+				namespaces = append(namespaces, d.namespace)
+			}
+		}
+		if len(namespaces) > 1 {
+			SortNamespaces(namespaces)
+			return nil, &AmbiguousError{Name: name, Namespaces: namespaces, Fix: "name the one to remove as NAMESPACE/NAME, such as " + namespaces[0] + "/" + name}
+		}
+	}
 	var removed []string
 	for _, d := range dirs {
-		if d.name != name || (ver != "" && d.version != ver) {
+		if d.name != name || (namespace != "" && d.namespace != namespace) || (ver != "" && d.version != ver) {
 			continue
 		}
 		if err := s.removeLocked(d); err != nil {
@@ -404,6 +505,12 @@ func (s *Store) removeLocked(d installDir) error {
 	parent := filepath.Join(s.Dir, d.namespace, d.name)
 	if entries, _ := os.ReadDir(parent); len(entries) == 0 {
 		os.Remove(parent)
+		// A third-party namespace lives only as long as its plugins do.
+		if d.namespace != sdk.DefaultNamespace {
+			if entries, _ := os.ReadDir(filepath.Dir(parent)); len(entries) == 0 {
+				os.Remove(filepath.Dir(parent))
+			}
+		}
 	}
 	return nil
 }

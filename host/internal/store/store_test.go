@@ -71,7 +71,7 @@ func TestRemoveStaysInStore(t *testing.T) {
 		}
 	}
 	// A directory in the store that is not an install is not the store's.
-	foreign := filepath.Join(s.Dir, Namespace, "local", "notes")
+	foreign := filepath.Join(s.Dir, sdk.DefaultNamespace, "local", "notes")
 	if err := os.MkdirAll(foreign, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestRemoveStaysInStore(t *testing.T) {
 		}
 	}
 	removed, err := s.Remove("local", "")
-	if err != nil || strings.Join(removed, ",") != filepath.Join(Namespace, "local", "0.1.0") {
+	if err != nil || strings.Join(removed, ",") != filepath.Join(sdk.DefaultNamespace, "local", "0.1.0") {
 		t.Fatalf("Remove(local) = %v, %v", removed, err)
 	}
 	if _, err := os.Stat(foreign); err != nil {
@@ -111,12 +111,12 @@ func TestPruneRemovesOnlyListedInstalls(t *testing.T) {
 	s := &Store{Dir: t.TempDir()}
 	installFake(t, s, "local", "0.1.0")
 	installFake(t, s, "local", "0.2.0")
-	stray := filepath.Join(s.Dir, Namespace, "local", "..stray")
+	stray := filepath.Join(s.Dir, sdk.DefaultNamespace, "local", "..stray")
 	if err := os.MkdirAll(stray, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := s.Prune(func(_, ver string) bool { return ver == "0.2.0" })
-	if err != nil || strings.Join(removed, ",") != filepath.Join(Namespace, "local", "0.1.0") {
+	if err != nil || strings.Join(removed, ",") != filepath.Join(sdk.DefaultNamespace, "local", "0.1.0") {
 		t.Fatalf("Prune = %v, %v", removed, err)
 	}
 	if _, err := os.Stat(stray); err != nil {
@@ -163,7 +163,7 @@ func TestListIgnoresForeignManifests(t *testing.T) {
 	good := installFake(t, s, "local", "0.1.0")
 	// A manifest whose name disagrees with its directory would point the
 	// binary's path elsewhere.
-	dir := filepath.Join(s.Dir, Namespace, "evil", "1.0.0", Platform())
+	dir := filepath.Join(s.Dir, sdk.DefaultNamespace, "evil", "1.0.0", Platform())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -174,5 +174,148 @@ func TestListIgnoresForeignManifests(t *testing.T) {
 	all, err := s.List()
 	if err != nil || len(all) != 1 || all[0].Path != good.Path {
 		t.Errorf("List = %+v, %v; want only the real install", all, err)
+	}
+}
+
+// installIn installs a fake plugin that declares namespace ("" declares
+// none).
+func installIn(t *testing.T, s *Store, namespace, name, ver string) Installed {
+	t.Helper()
+	probe := func(context.Context, string, string) (sdk.Metadata, error) {
+		return sdk.Metadata{Namespace: namespace, Name: name, Version: ver, ProtocolVersion: sdk.ProtocolVersion}, nil
+	}
+	inst, err := s.Install(context.Background(), strings.NewReader("binary "+namespace+name+ver), "test", Expect{Name: name}, probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+func TestInstallUnderDeclaredNamespace(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	tests := []struct {
+		namespace, want string
+	}{
+		{"", sdk.DefaultNamespace},
+		{"acme", "acme"},
+		{sdk.DefaultNamespace, sdk.DefaultNamespace},
+	}
+	for _, tt := range tests {
+		inst := installIn(t, s, tt.namespace, "tool", "1.0.0")
+		wantPath := filepath.Join(s.Dir, tt.want, "tool", "1.0.0", Platform(), BinaryPrefix+"tool")
+		if inst.Namespace != tt.want || inst.Address() != tt.want+"/tool" || inst.Path != wantPath {
+			t.Errorf("declared %q: installed %s at %s, want %s/tool at %s", tt.namespace, inst.Address(), inst.Path, tt.want, wantPath)
+		}
+		if _, err := os.Stat(inst.Path); err != nil {
+			t.Errorf("declared %q: %v", tt.namespace, err)
+		}
+	}
+}
+
+func TestInstallRefusesBadNamespace(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	for _, ns := range []string{"..", "../x", "Acme", "a/b", "a_b"} {
+		probe := func(context.Context, string, string) (sdk.Metadata, error) {
+			return sdk.Metadata{Namespace: ns, Name: "tool", Version: "1.0.0", ProtocolVersion: sdk.ProtocolVersion}, nil
+		}
+		_, err := s.Install(context.Background(), strings.NewReader("bin"), "test", Expect{}, probe)
+		var ie *InstallError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "invalid namespace") {
+			t.Errorf("namespace %q: Install = %v, want a refusal naming the namespace", ns, err)
+		}
+	}
+	if entries, _ := os.ReadDir(s.Dir); len(entries) != 0 {
+		t.Errorf("refused installs left %v", entries)
+	}
+}
+
+func TestListAndFindAcrossNamespaces(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	installIn(t, s, "zeta", "tool", "3.0.0")
+	installIn(t, s, "acme", "tool", "2.0.0")
+	official := installIn(t, s, "", "tool", "1.0.0")
+	acmeOld := installIn(t, s, "acme", "tool", "1.5.0")
+	installIn(t, s, "acme", "other", "1.0.0")
+	all, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range all {
+		got = append(got, p.Address()+"@"+p.Version)
+	}
+	want := "acme/other@1.0.0 official/tool@1.0.0 acme/tool@2.0.0 acme/tool@1.5.0 zeta/tool@3.0.0"
+	if strings.Join(got, " ") != want {
+		t.Errorf("List = %v, want %s", got, want)
+	}
+	if got := strings.Join(s.Namespaces("tool"), ","); got != "official,acme,zeta" {
+		t.Errorf("Namespaces(tool) = %s, want official,acme,zeta", got)
+	}
+	for _, tt := range []struct {
+		namespace, exact string
+		want             Installed
+		found            bool
+	}{
+		{"official", "", official, true},
+		{"acme", "1.5.0", acmeOld, true},
+		{"acme", "3.0.0", Installed{}, false},
+		{"nobody", "", Installed{}, false},
+	} {
+		p, ok := s.Find(tt.namespace, "tool", nil, tt.exact)
+		if ok != tt.found || p.Path != tt.want.Path {
+			t.Errorf("Find(%s, tool, %q) = %s, %v; want %s, %v", tt.namespace, tt.exact, p.Path, ok, tt.want.Path, tt.found)
+		}
+	}
+}
+
+func TestRemoveAcrossNamespaces(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	installIn(t, s, "", "tool", "1.0.0")
+	installIn(t, s, "acme", "tool", "1.0.0")
+	installIn(t, s, "acme", "solo", "1.0.0")
+
+	// A plain name in two namespaces names neither: nothing is removed.
+	removed, err := s.Remove("tool", "")
+	var amb *AmbiguousError
+	if !errors.As(err, &amb) || !errors.Is(err, sdk.ErrInvalidArgument) || len(removed) != 0 ||
+		!strings.Contains(err.Error(), "official/tool and acme/tool") || !strings.Contains(amb.Hint(), "NAMESPACE/NAME") {
+		t.Fatalf("Remove(tool) = %v, %v; want an ambiguity naming both", removed, err)
+	}
+	tests := []struct {
+		address, want string
+	}{
+		{"acme/tool", filepath.Join("acme", "tool", "1.0.0")},
+		{"tool", filepath.Join("official", "tool", "1.0.0")}, // now in one namespace only
+		{"solo", filepath.Join("acme", "solo", "1.0.0")},
+	}
+	for _, tt := range tests {
+		removed, err := s.Remove(tt.address, "")
+		if err != nil || strings.Join(removed, ",") != tt.want {
+			t.Errorf("Remove(%s) = %v, %v; want %s", tt.address, removed, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, "acme")); !IsNotExist(err) {
+		t.Errorf("the emptied namespace acme is still there: %v", err)
+	}
+	if _, err := s.Remove("../tool", ""); !errors.Is(err, sdk.ErrInvalidArgument) {
+		t.Errorf("Remove(../tool) = %v, want an invalid namespace", err)
+	}
+}
+
+func TestPruneAcrossNamespaces(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	installIn(t, s, "", "tool", "1.0.0")
+	installIn(t, s, "acme", "tool", "1.0.0")
+	installIn(t, s, "acme", "tool", "2.0.0")
+	var asked []string
+	removed, err := s.Prune(func(addr, ver string) bool {
+		asked = append(asked, addr+"@"+ver)
+		return addr != "acme/tool" || ver == "2.0.0"
+	})
+	if err != nil || strings.Join(removed, ",") != filepath.Join("acme", "tool", "1.0.0") {
+		t.Fatalf("Prune = %v, %v", removed, err)
+	}
+	if got := strings.Join(asked, " "); got != "acme/tool@1.0.0 acme/tool@2.0.0 official/tool@1.0.0" {
+		t.Errorf("Prune asked about %s", got)
 	}
 }

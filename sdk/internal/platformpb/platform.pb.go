@@ -323,8 +323,12 @@ type Metadata struct {
 	Capabilities    *Capabilities          `protobuf:"bytes,6,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
 	Config          []*ConfigField         `protobuf:"bytes,7,rep,name=config,proto3" json:"config,omitempty"`
 	JobOptions      []*ConfigField         `protobuf:"bytes,8,rep,name=job_options,json=jobOptions,proto3" json:"job_options,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// namespace is the publisher the plugin is installed under, by the
+	// platform name rule; empty means "official", the plugins neural-host
+	// ships.
+	Namespace     string `protobuf:"bytes,9,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Metadata) Reset() {
@@ -411,6 +415,13 @@ func (x *Metadata) GetJobOptions() []*ConfigField {
 		return x.JobOptions
 	}
 	return nil
+}
+
+func (x *Metadata) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 type Capabilities struct {
@@ -3192,7 +3203,7 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1d.neural.platform.v1.ErrorKindR\x04kind\x12\x14\n" +
 	"\x05field\x18\x02 \x01(\tR\x05field\x12\x12\n" +
 	"\x04hint\x18\x03 \x01(\tR\x04hint\"\x14\n" +
-	"\x12GetMetadataRequest\"\xe7\x02\n" +
+	"\x12GetMetadataRequest\"\x85\x03\n" +
 	"\bMetadata\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12)\n" +
@@ -3203,7 +3214,8 @@ const file_neural_platform_v1_platform_proto_rawDesc = "" +
 	"\fcapabilities\x18\x06 \x01(\v2 .neural.platform.v1.CapabilitiesR\fcapabilities\x127\n" +
 	"\x06config\x18\a \x03(\v2\x1f.neural.platform.v1.ConfigFieldR\x06config\x12@\n" +
 	"\vjob_options\x18\b \x03(\v2\x1f.neural.platform.v1.ConfigFieldR\n" +
-	"jobOptions\"\xd0\x01\n" +
+	"jobOptions\x12\x1c\n" +
+	"\tnamespace\x18\t \x01(\tR\tnamespace\"\xd0\x01\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04jobs\x18\x01 \x01(\bR\x04jobs\x12\x1d\n" +
 	"\n" +

@@ -201,7 +201,7 @@ func fromConfigFields(fs []*pb.ConfigField) []sdk.ConfigField {
 func toMetadata(m sdk.Metadata) *pb.Metadata {
 	c := m.Capabilities
 	return &pb.Metadata{
-		Name: m.Name, Version: m.Version, ProtocolVersion: int32(m.ProtocolVersion), SdkVersion: m.SDKVersion, Description: m.Description,
+		Name: m.Name, Namespace: m.Namespace, Version: m.Version, ProtocolVersion: int32(m.ProtocolVersion), SdkVersion: m.SDKVersion, Description: m.Description,
 		Capabilities: &pb.Capabilities{Jobs: c.Jobs, LogFollow: c.LogFollow, Files: c.Files, Deploy: c.Deploy, Usage: c.Usage, Prices: c.Prices, Plan: c.Plan, JobStates: c.JobStates},
 		Config:       toConfigFields(m.Config), JobOptions: toConfigFields(m.JobOptions),
 	}
@@ -210,7 +210,7 @@ func toMetadata(m sdk.Metadata) *pb.Metadata {
 func fromMetadata(m *pb.Metadata) sdk.Metadata {
 	c := m.GetCapabilities()
 	return sdk.Metadata{
-		Name: m.GetName(), Version: m.GetVersion(), ProtocolVersion: int(m.GetProtocolVersion()), SDKVersion: m.GetSdkVersion(), Description: m.GetDescription(),
+		Name: m.GetName(), Namespace: m.GetNamespace(), Version: m.GetVersion(), ProtocolVersion: int(m.GetProtocolVersion()), SDKVersion: m.GetSdkVersion(), Description: m.GetDescription(),
 		Capabilities: sdk.Capabilities{Jobs: c.GetJobs(), LogFollow: c.GetLogFollow(), Files: c.GetFiles(), Deploy: c.GetDeploy(), Usage: c.GetUsage(), Prices: c.GetPrices(), Plan: c.GetPlan(), JobStates: c.GetJobStates()},
 		Config:       fromConfigFields(m.GetConfig()), JobOptions: fromConfigFields(m.GetJobOptions()),
 	}

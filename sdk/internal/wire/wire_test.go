@@ -26,7 +26,7 @@ type fake struct {
 }
 
 func (f *fake) Metadata() sdk.Metadata {
-	return sdk.Metadata{Name: "fake", Version: "9.9.9", Capabilities: sdk.Capabilities{LogFollow: true},
+	return sdk.Metadata{Name: "fake", Namespace: "acme", Version: "9.9.9", Capabilities: sdk.Capabilities{LogFollow: true},
 		Config: []sdk.ConfigField{{Key: "token", Secret: true, Required: true, EnvVars: []string{"FAKE_TOKEN"}}}}
 }
 func (f *fake) Configure(context.Context, sdk.Config) error { return f.err }
@@ -97,7 +97,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		t.Errorf("status = %+v", st)
 	}
 	m := c.Metadata()
-	if m.Name != "fake" || m.ProtocolVersion != sdk.ProtocolVersion || m.SDKVersion != sdk.Version || !m.Capabilities.Jobs ||
+	if m.Name != "fake" || m.Namespace != "acme" || m.ProtocolVersion != sdk.ProtocolVersion || m.SDKVersion != sdk.Version || !m.Capabilities.Jobs ||
 		!m.Capabilities.LogFollow || m.Capabilities.Files || len(m.Config) != 1 || !m.Config[0].Secret {
 		t.Errorf("metadata = %+v", m)
 	}
