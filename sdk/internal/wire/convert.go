@@ -117,10 +117,12 @@ func fromSpec(s *pb.JobSpec) sdk.JobSpec {
 	}
 }
 
+// toStatus sends a plugin's status with Terminal derived from its state, so
+// the two can never disagree and plugins need not set it.
 func toStatus(s sdk.JobStatus) *pb.JobStatus {
 	return &pb.JobStatus{
 		Id: s.ID, Name: s.Name, State: toState(s.State), RawState: s.RawState, Reason: s.Reason,
-		Terminal: s.Terminal, CreatedAt: toTime(s.CreatedAt), StartedAt: toTime(s.StartedAt), EndedAt: toTime(s.EndedAt),
+		Terminal: s.State.Terminal(), CreatedAt: toTime(s.CreatedAt), StartedAt: toTime(s.StartedAt), EndedAt: toTime(s.EndedAt),
 		ConsoleUrl: s.ConsoleURL, Labels: s.Labels, Attributes: s.Attributes,
 	}
 }

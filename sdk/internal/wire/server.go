@@ -103,8 +103,14 @@ func (s *platformServer) CheckAuth(ctx context.Context, _ *pb.CheckAuthRequest) 
 	return toAuth(a), nil
 }
 
+// Plan and Submit validate the spec before the plugin sees it, so no
+// plugin acts on a spec that breaks the rules every platform shares.
 func (s *platformServer) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanResponse, error) {
-	p, err := s.impl.Plan(ctx, fromSpec(req.GetSpec()))
+	spec := fromSpec(req.GetSpec())
+	if err := spec.Validate(); err != nil {
+		return nil, toStatusError(err)
+	}
+	p, err := s.impl.Plan(ctx, spec)
 	if err != nil {
 		return nil, toStatusError(err)
 	}
@@ -112,7 +118,11 @@ func (s *platformServer) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.Pla
 }
 
 func (s *platformServer) Submit(ctx context.Context, req *pb.SubmitRequest) (*pb.JobStatus, error) {
-	st, err := s.impl.Submit(ctx, fromSpec(req.GetSpec()))
+	spec := fromSpec(req.GetSpec())
+	if err := spec.Validate(); err != nil {
+		return nil, toStatusError(err)
+	}
+	st, err := s.impl.Submit(ctx, spec)
 	if err != nil {
 		return nil, toStatusError(err)
 	}

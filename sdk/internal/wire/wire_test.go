@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 )
 
@@ -263,5 +264,57 @@ func TestHugeErrorMessageIsClipped(t *testing.T) {
 	_, err := c.Status(context.Background(), "x")
 	if !errors.Is(err, sdk.ErrNotFound) || len(err.Error()) > maxErrorText+16 {
 		t.Errorf("got %d bytes: %.80v", len(err.Error()), err)
+	}
+}
+
+// dialRaw connects a bare generated client, as a host that skips the SDK's
+// own checks would.
+func dialRaw(t *testing.T, impl sdk.Platform) pb.PlatformClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	Register(srv, impl, nil)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///buf", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewPlatformClient(conn)
+}
+
+// The SDK validates a spec before Plan or Submit reach the plugin, whoever
+// sent it.
+func TestInvalidSpecNeverReachesThePlugin(t *testing.T) {
+	f := &fake{}
+	c := dialRaw(t, f)
+	spec := &pb.JobSpec{Name: "n", Kind: pb.JobKind_JOB_KIND_PYTHON, Entrypoint: "../outside.py", WorkDir: "/w"}
+	_, err := c.Submit(context.Background(), &pb.SubmitRequest{Spec: spec})
+	var e *sdk.Error
+	if status.Code(err) != codes.InvalidArgument || !errors.As(fromStatusError(err), &e) || e.Field != "entrypoint" {
+		t.Errorf("Submit: err = %v, want invalid argument on entrypoint", err)
+	}
+	if _, err := c.Plan(context.Background(), &pb.PlanRequest{Spec: spec}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Plan: err = %v, want invalid argument", err)
+	}
+	if f.gotSpec.Name != "" {
+		t.Errorf("the plugin got the invalid spec %+v", f.gotSpec)
+	}
+}
+
+// terminalLiar reports a job that has ended without saying it is terminal.
+type terminalLiar struct{ fake }
+
+func (terminalLiar) Status(context.Context, string) (sdk.JobStatus, error) {
+	return sdk.JobStatus{ID: "j1", State: sdk.StateSucceeded, Terminal: false}, nil
+}
+
+func TestTerminalFollowsTheState(t *testing.T) {
+	c := dial(t, &terminalLiar{})
+	st, err := c.Status(context.Background(), "j1")
+	if err != nil || !st.Terminal {
+		t.Errorf("Status = %+v, %v; want a succeeded job to be terminal", st, err)
 	}
 }
