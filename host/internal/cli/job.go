@@ -468,11 +468,7 @@ func jobReconcile(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	subs := []index.Submission{index.Submitting}
-	if c.Bool("resubmit") {
-		subs = append(subs, index.Missing)
-	}
-	recs, err := sub.DB.List(c.Context, index.Filter{Platforms: c.StringSlice("platform"), Submissions: subs, WithSpec: true})
+	recs, err := submission.Pending(c.Context, sub.DB, c.StringSlice("platform"), c.Bool("resubmit"))
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,17 @@ const (
 	Failed Outcome = "failed"
 )
 
+// Pending lists the rows Reconcile settles, with the stored specs a
+// resubmission sends: interrupted submissions (of the given platforms, or
+// all when none are given), and with resubmit the missing ones too.
+func Pending(ctx context.Context, db *index.DB, platforms []string, resubmit bool) ([]index.Record, error) {
+	subs := []index.Submission{index.Submitting}
+	if resubmit {
+		subs = append(subs, index.Missing)
+	}
+	return db.List(ctx, index.Filter{Platforms: platforms, Submissions: subs, WithSpec: true})
+}
+
 // Resolution is one row's outcome.
 type Resolution struct {
 	Record  index.Record

@@ -208,7 +208,7 @@ func TestReconcile(t *testing.T) {
 			if tc.started {
 				p.Submit(ctx, spec)
 			}
-			recs, _ := db.List(ctx, index.Filter{Submissions: []index.Submission{index.Submitting}})
+			recs, _ := Pending(ctx, db, nil, false)
 			// The row's owner is this process; as far as Reconcile can
 			// tell, a row of another process.
 			for i := range recs {
