@@ -153,6 +153,11 @@ func (snd *Sender) Send(ctx context.Context, s *Submission) error {
 		if ch.err != nil {
 			return Job{Item: it, Outcome: Interrupted, Err: ch.err}
 		}
+		// A job whose turn comes after Ctrl-C is not sent: Run may still
+		// hand it over in the moment the context ends.
+		if ctx.Err() != nil {
+			return Job{Item: it, Outcome: NotAttempted}
+		}
 		st, err := snd.Submitter.Send(ctx, snd.Conns[it.Platform], spec)
 		recording.Go(func() {
 			if rerr := snd.Submitter.Record(ctx, it.Platform, spec.IdempotencyKey, st, err); rerr != nil && err == nil {
