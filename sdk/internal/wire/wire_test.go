@@ -56,7 +56,8 @@ func (f *fake) Logs(_ context.Context, _ sdk.LogsRequest, fn sdk.LogFunc) error 
 	return f.err
 }
 
-func dial(t *testing.T, impl sdk.Platform) *Client {
+// connect serves impl over an in-memory listener and dials it.
+func connect(t *testing.T, impl sdk.Platform) *grpc.ClientConn {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
@@ -69,7 +70,12 @@ func dial(t *testing.T, impl sdk.Platform) *Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c, err := NewClient(context.Background(), conn)
+	return conn
+}
+
+func dial(t *testing.T, impl sdk.Platform) *Client {
+	t.Helper()
+	c, err := NewClient(context.Background(), connect(t, impl))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,18 +277,7 @@ func TestHugeErrorMessageIsClipped(t *testing.T) {
 // own checks would.
 func dialRaw(t *testing.T, impl sdk.Platform) pb.PlatformClient {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
-	Register(srv, impl, nil)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///buf", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return pb.NewPlatformClient(conn)
+	return pb.NewPlatformClient(connect(t, impl))
 }
 
 // The SDK validates a spec before Plan or Submit reach the plugin, whoever
